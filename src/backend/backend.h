@@ -1,0 +1,74 @@
+/* backend.h: the table of device operations. Only the backend knows which
+ * device runs an op; model, search and training code call through this table.
+ * Pointers passed to ops are device pointers of that backend (host memory for
+ * the CPU backend). Matrices are row-major. */
+#ifndef SF_BACKEND_BACKEND_H
+#define SF_BACKEND_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status_internal.h"
+
+typedef enum sf_device_kind {
+    SF_DEVICE_CPU = 0,
+    SF_DEVICE_CUDA = 1,
+} sf_device_kind;
+
+typedef enum sf_trans {
+    SF_NO_TRANS = 0,
+    SF_TRANS = 1,
+} sf_trans;
+
+typedef struct sf_backend sf_backend;
+
+struct sf_backend {
+    const char *name;          /* "cpu", "cuda:0" */
+    sf_device_kind kind;
+    int device_index;
+    void *impl;                /* backend-private state (handles, streams) */
+
+    /* memory */
+    sf_status (*alloc)(sf_backend *be, size_t bytes, void **out);
+    void (*free)(sf_backend *be, void *ptr);
+    sf_status (*upload)(sf_backend *be, void *dst_dev, const void *src_host, size_t bytes);
+    sf_status (*download)(sf_backend *be, void *dst_host, const void *src_dev, size_t bytes);
+    sf_status (*sync)(sf_backend *be);
+
+    /* C[M,N] = alpha * op(A) op(B) + beta * C, row-major with leading dims.
+     * op(A) is [M,K], op(B) is [K,N]. */
+    sf_status (*sgemm)(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                       float alpha, const float *A, int lda, const float *B, int ldb,
+                       float beta, float *C, int ldc);
+    /* Same over `batch` matrices spaced by strides (in elements). */
+    sf_status (*sgemm_strided)(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N,
+                               int K, float alpha, const float *A, int lda, int64_t sa,
+                               const float *B, int ldb, int64_t sb, float beta, float *C,
+                               int ldc, int64_t sc, int batch);
+    /* x[0..n) = v */
+    sf_status (*fill)(sf_backend *be, float *x, int64_t n, float v);
+    /* dst[0..n) = src[0..n) */
+    sf_status (*copy)(sf_backend *be, float *dst, const float *src, int64_t n);
+    /* y += a * x */
+    sf_status (*axpy)(sf_backend *be, int64_t n, float a, const float *x, float *y);
+    /* x *= a */
+    sf_status (*scale)(sf_backend *be, int64_t n, float a, float *x);
+
+    void (*destroy)(sf_backend *be);
+};
+
+/* Open a backend. "cpu", "cuda" or "cuda:N". A CUDA request on a build or
+ * machine without a GPU returns SF_ERR_NO_DEVICE with a message saying why. */
+sf_status sf_backend_open(const char *spec, sf_backend **out);
+/* Accepts NULL. */
+void sf_backend_close(sf_backend *be);
+
+/* The CPU backend (always built). */
+sf_status sf_cpu_backend_create(sf_backend **out);
+/* The CUDA backend; returns SF_ERR_UNSUPPORTED when built without CUDA. */
+sf_status sf_cuda_backend_create(int device_index, sf_backend **out);
+/* Whether this build has CUDA compiled in, and how many devices are visible. */
+int sf_cuda_compiled(void);
+int sf_cuda_device_count(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* cpu_backend.c: the reference backend. Products through OpenBLAS's sgemm,
+ * element-wise ops as plain loops (OpenMP where the work is large). */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+
+#define SF_OMP_MIN 32768 /* below this, threads cost more than they give */
+
+static sf_status cpu_alloc(sf_backend *be, size_t bytes, void **out)
+{
+    (void)be;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    *out = rounded ? aligned_alloc(64, rounded) : NULL;
+    if (rounded && !*out)
+        return SF_FAIL(SF_ERR_OOM, "could not allocate %zu bytes of host memory; try a "
+                       "smaller batch", bytes);
+    if (*out)
+        memset(*out, 0, rounded);
+    return SF_OK;
+}
+
+static void cpu_free(sf_backend *be, void *ptr)
+{
+    (void)be;
+    free(ptr);
+}
+
+static sf_status cpu_memcpy(sf_backend *be, void *dst, const void *src, size_t bytes)
+{
+    (void)be;
+    if (bytes)
+        memmove(dst, src, bytes);
+    return SF_OK;
+}
+
+static sf_status cpu_sync(sf_backend *be)
+{
+    (void)be;
+    return SF_OK;
+}
+
+static sf_status sf_check_gemm_args(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
+                                    int ldb, int ldc)
+{
+    int a_cols = ta == SF_NO_TRANS ? K : M;
+    int b_cols = tb == SF_NO_TRANS ? N : K;
+    if (M < 0 || N < 0 || K < 0 || lda < (a_cols > 1 ? a_cols : 1) ||
+        ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1))
+        return SF_FAIL(SF_ERR_INVALID_ARG, "bad sgemm shape M=%d N=%d K=%d lda=%d ldb=%d "
+                       "ldc=%d", M, N, K, lda, ldb, ldc);
+    return SF_OK;
+}
+
+static sf_status cpu_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                           float alpha, const float *A, int lda, const float *B, int ldb,
+                           float beta, float *C, int ldc)
+{
+    (void)be;
+    SF_TRY(sf_check_gemm_args(ta, tb, M, N, K, lda, ldb, ldc));
+    if (M == 0 || N == 0)
+        return SF_OK;
+    cblas_sgemm(CblasRowMajor, ta == SF_TRANS ? CblasTrans : CblasNoTrans,
+                tb == SF_TRANS ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
+                beta, C, ldc);
+    return SF_OK;
+}
+
+static sf_status cpu_sgemm_strided(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N,
+                                   int K, float alpha, const float *A, int lda, int64_t sa,
+                                   const float *B, int ldb, int64_t sb, float beta, float *C,
+                                   int ldc, int64_t sc, int batch)
+{
+    if (batch < 0)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "negative batch %d", batch);
+    for (int i = 0; i < batch; i++)
+        SF_TRY(cpu_sgemm(be, ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta,
+                         C + i * sc, ldc));
+    return SF_OK;
+}
+
+static sf_status cpu_fill(sf_backend *be, float *x, int64_t n, float v)
+{
+    (void)be;
+#pragma omp parallel for if (n > SF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        x[i] = v;
+    return SF_OK;
+}
+
+static sf_status cpu_copy(sf_backend *be, float *dst, const float *src, int64_t n)
+{
+    (void)be;
+    if (n > 0)
+        memmove(dst, src, (size_t)n * sizeof(float));
+    return SF_OK;
+}
+
+static sf_status cpu_axpy(sf_backend *be, int64_t n, float a, const float *x, float *y)
+{
+    (void)be;
+#pragma omp parallel for if (n > SF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+    return SF_OK;
+}
+
+static sf_status cpu_scale(sf_backend *be, int64_t n, float a, float *x)
+{
+    (void)be;
+#pragma omp parallel for if (n > SF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        x[i] *= a;
+    return SF_OK;
+}
+
+static void cpu_destroy(sf_backend *be) { free(be); }
+
+sf_status sf_cpu_backend_create(sf_backend **out)
+{
+    sf_backend *be = calloc(1, sizeof *be);
+    if (!be)
+        return SF_FAIL(SF_ERR_OOM, "could not allocate the CPU backend");
+    be->name = "cpu";
+    be->kind = SF_DEVICE_CPU;
+    be->alloc = cpu_alloc;
+    be->free = cpu_free;
+    be->upload = cpu_memcpy;
+    be->download = cpu_memcpy;
+    be->sync = cpu_sync;
+    be->sgemm = cpu_sgemm;
+    be->sgemm_strided = cpu_sgemm_strided;
+    be->fill = cpu_fill;
+    be->copy = cpu_copy;
+    be->axpy = cpu_axpy;
+    be->scale = cpu_scale;
+    be->destroy = cpu_destroy;
+    *out = be;
+    return SF_OK;
+}

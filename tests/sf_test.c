@@ -1,0 +1,115 @@
+/* sf_test.c: shared test helpers (see sf_test.h). */
+#include "sf_test.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/rng.h"
+
+int sf_test_main(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+void sf_test_tmpdir(char *buf, size_t n)
+{
+    const char *base = getenv("TMPDIR");
+    snprintf(buf, n, "%s/sftest-XXXXXX", base && *base ? base : "/tmp");
+    ck_assert_msg(mkdtemp(buf) != NULL, "mkdtemp failed for %s", buf);
+}
+
+void sf_test_rmtree(const char *path)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", path);
+}
+
+void sf_test_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+char *sf_test_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)len + 1);
+    size_t got = fread(buf, 1, (size_t)len, f);
+    fclose(f);
+    buf[got] = '\0';
+    if (n)
+        *n = got;
+    return buf;
+}
+
+void sf_test_randu(float *x, int64_t n, float lo, float hi, uint64_t seed)
+{
+    sf_rng r;
+    sf_rng_seed(&r, seed);
+    sf_rng_fill_uniform(&r, x, n, lo, hi);
+}
+
+double sf_test_tol_ratio(const float *a, const float *b, int64_t n, double atol, double rtol)
+{
+    double worst = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        if (isnan(a[i]) || isnan(b[i])) {
+            if (!(isnan(a[i]) && isnan(b[i])))
+                return INFINITY;
+            continue;
+        }
+        if (isinf(a[i]) || isinf(b[i])) {
+            if (a[i] != b[i])
+                return INFINITY;
+            continue;
+        }
+        double r = fabs((double)a[i] - b[i]) / (atol + rtol * fabs((double)b[i]));
+        if (r > worst)
+            worst = r;
+    }
+    return worst;
+}
+
+int sf_test_sh(const char *cmd, char **out)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "(%s) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    buf[len] = '\0';
+    int st = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -1,0 +1,31 @@
+/* cli.h: the subcommand table of the `seqfuse` binary and helpers shared by
+ * subcommands. Exit codes: 0 success, 1 runtime error, 2 bad usage. */
+#ifndef SF_TOOLS_CLI_H
+#define SF_TOOLS_CLI_H
+
+#include "seqfuse/seqfuse.h"
+
+#define SF_EXIT_OK 0
+#define SF_EXIT_ERROR 1
+#define SF_EXIT_USAGE 2
+
+typedef struct sf_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand name */
+    void (*usage)(void);
+} sf_command;
+
+/* Print "seqfuse NAME: <status>: <last error>" to stderr; returns SF_EXIT_ERROR. */
+int sf_cli_fail(const char *cmd, sf_status st);
+/* Print a usage error plus a pointer to --help; returns SF_EXIT_USAGE. */
+int sf_cli_usage_error(const char *cmd, const char *fmt, ...);
+/* Parse a whole decimal integer in [lo, hi]; 0 on success. */
+int sf_cli_parse_int(const char *s, long lo, long hi, long *out);
+/* Parse a float; 0 on success. */
+int sf_cli_parse_float(const char *s, float *out);
+
+extern const sf_command sf_cmd_vocab;
+extern const sf_command sf_cmd_info;
+
+#endif
