@@ -127,6 +127,48 @@ START_TEST(test_elementwise)
 }
 END_TEST
 
+START_TEST(test_rowwise_ops)
+{
+    sf_backend *be;
+    ck_assert_int_eq(sf_backend_open("cpu", &be), SF_OK);
+    enum { R = 37, C = 11, LD = 13 };
+    float x[R * LD], y[R * LD], z[R * LD], bias[C], sums[C];
+    sf_test_randu(x, R * LD, -1, 1, 21);
+    sf_test_randu(y, R * LD, -1, 1, 22);
+    sf_test_randu(bias, C, -1, 1, 23);
+    ck_assert_int_eq(be->mul(be, R * LD, x, y, z), SF_OK);
+    for (int i = 0; i < R * LD; i++)
+        ck_assert_float_eq(z[i], x[i] * y[i]);
+    double ss = 0, want = 0;
+    ck_assert_int_eq(be->sumsq(be, R * LD, x, &ss), SF_OK);
+    for (int i = 0; i < R * LD; i++)
+        want += (double)x[i] * x[i];
+    ck_assert_double_eq_tol(ss, want, 1e-9 * want);
+    /* copy2d: C columns of each LD-strided row into a dense block */
+    float dense[R * C];
+    ck_assert_int_eq(be->copy2d(be, R, C, x, LD, dense, C), SF_OK);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            ck_assert_float_eq(dense[r * C + c], x[r * LD + c]);
+    float before[R * C];
+    memcpy(before, dense, sizeof dense);
+    ck_assert_int_eq(be->add_rowvec(be, R, C, bias, dense), SF_OK);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            ck_assert_float_eq(dense[r * C + c], before[r * C + c] + bias[c]);
+    for (int c = 0; c < C; c++)
+        sums[c] = 1.0f;
+    ck_assert_int_eq(be->colsum_acc(be, R, C, x, LD, sums), SF_OK);
+    for (int c = 0; c < C; c++) {
+        double acc = 1.0;
+        for (int r = 0; r < R; r++)
+            acc += x[r * LD + c];
+        ck_assert_double_eq_tol(sums[c], acc, 1e-5);
+    }
+    sf_backend_close(be);
+}
+END_TEST
+
 START_TEST(test_device_strings)
 {
     sf_backend *be = NULL;
@@ -156,6 +198,7 @@ int main(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("elementwise");
     tcase_add_test(tc, test_elementwise);
+    tcase_add_test(tc, test_rowwise_ops);
     tcase_add_test(tc, test_device_strings);
     suite_add_tcase(s, tc);
     return sf_test_main(s);

@@ -53,6 +53,18 @@ struct sf_backend {
     sf_status (*axpy)(sf_backend *be, int64_t n, float a, const float *x, float *y);
     /* x *= a */
     sf_status (*scale)(sf_backend *be, int64_t n, float a, float *x);
+    /* z = x * y element-wise (z may alias x or y) */
+    sf_status (*mul)(sf_backend *be, int64_t n, const float *x, const float *y, float *z);
+    /* dst[r, 0..cols) = src[r, 0..cols) for r < rows, with row strides */
+    sf_status (*copy2d)(sf_backend *be, int64_t rows, int cols, const float *src, int lds,
+                        float *dst, int ldd);
+    /* x[r, c] += bias[c] for x [rows, cols] (contiguous) */
+    sf_status (*add_rowvec)(sf_backend *be, int64_t rows, int cols, const float *bias, float *x);
+    /* out[c] += sum_r x[r, c] for x [rows, cols] with row stride ldx */
+    sf_status (*colsum_acc)(sf_backend *be, int64_t rows, int cols, const float *x, int ldx,
+                            float *out);
+    /* sum of squares of x[0..n), accumulated in double, written to host *out */
+    sf_status (*sumsq)(sf_backend *be, int64_t n, const float *x, double *out);
 
     void (*destroy)(sf_backend *be);
 };

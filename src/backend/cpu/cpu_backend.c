@@ -115,6 +115,60 @@ static sf_status cpu_scale(sf_backend *be, int64_t n, float a, float *x)
     return SF_OK;
 }
 
+static sf_status cpu_mul(sf_backend *be, int64_t n, const float *x, const float *y, float *z)
+{
+    (void)be;
+#pragma omp parallel for if (n > SF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        z[i] = x[i] * y[i];
+    return SF_OK;
+}
+
+static sf_status cpu_sumsq(sf_backend *be, int64_t n, const float *x, double *out)
+{
+    (void)be;
+    double acc = 0.0;
+#pragma omp parallel for reduction(+ : acc) if (n > SF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++)
+        acc += (double)x[i] * x[i];
+    *out = acc;
+    return SF_OK;
+}
+
+static sf_status cpu_copy2d(sf_backend *be, int64_t rows, int cols, const float *src, int lds,
+                            float *dst, int ldd)
+{
+    (void)be;
+    for (int64_t r = 0; r < rows; r++)
+        memmove(dst + r * ldd, src + r * lds, sizeof(float) * (size_t)cols);
+    return SF_OK;
+}
+
+static sf_status cpu_add_rowvec(sf_backend *be, int64_t rows, int cols, const float *bias,
+                                float *x)
+{
+    (void)be;
+#pragma omp parallel for if (rows * cols > SF_OMP_MIN)
+    for (int64_t r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            x[r * cols + c] += bias[c];
+    return SF_OK;
+}
+
+static sf_status cpu_colsum_acc(sf_backend *be, int64_t rows, int cols, const float *x, int ldx,
+                                float *out)
+{
+    (void)be;
+#pragma omp parallel for if (rows * cols > SF_OMP_MIN)
+    for (int c = 0; c < cols; c++) {
+        double acc = 0.0;
+        for (int64_t r = 0; r < rows; r++)
+            acc += x[r * ldx + c];
+        out[c] += (float)acc;
+    }
+    return SF_OK;
+}
+
 static void cpu_destroy(sf_backend *be) { free(be); }
 
 sf_status sf_cpu_backend_create(sf_backend **out)
@@ -135,6 +189,11 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->copy = cpu_copy;
     be->axpy = cpu_axpy;
     be->scale = cpu_scale;
+    be->mul = cpu_mul;
+    be->copy2d = cpu_copy2d;
+    be->add_rowvec = cpu_add_rowvec;
+    be->colsum_acc = cpu_colsum_acc;
+    be->sumsq = cpu_sumsq;
     be->destroy = cpu_destroy;
     *out = be;
     return SF_OK;
