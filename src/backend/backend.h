@@ -79,6 +79,10 @@ void sf_backend_close(sf_backend *be);
 sf_status sf_cpu_backend_create(sf_backend **out);
 /* The CUDA backend; returns SF_ERR_UNSUPPORTED when built without CUDA. */
 sf_status sf_cuda_backend_create(int device_index, sf_backend **out);
+/* Let a CUDA backend's sgemm use TF32 tensor cores (on = 1) or not (0, the
+ * default: full FP32). SF_ERR_INVALID_ARG for a non-CUDA backend;
+ * SF_ERR_UNSUPPORTED when built without CUDA. */
+sf_status sf_cuda_backend_set_tf32(sf_backend *be, int on);
 /* Whether this build has CUDA compiled in, and how many devices are visible. */
 int sf_cuda_compiled(void);
 int sf_cuda_device_count(void);

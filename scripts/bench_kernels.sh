@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# bench_kernels.sh: build and run every kernels/bench/*.cu micro-benchmark on a
+# machine with a GPU; each validates its variants on the CPU, then prints GB/s.
+# Usage: scripts/bench_kernels.sh [out_dir]   env: ARCH (default sm_90), NVCC
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root/build/bench}
+arch=${ARCH:-sm_90}
+nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+
+if [ ! -x "$nvcc" ]; then
+    echo "bench_kernels.sh: nvcc not found (set NVCC=/path/to/nvcc)" >&2
+    exit 2
+fi
+if command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+else
+    echo "bench_kernels.sh: warning: nvidia-smi not found; is there a GPU?" >&2
+fi
+
+mkdir -p "$out"
+status=0
+for src in "$root"/kernels/bench/*.cu; do
+    name=$(basename "$src" .cu)
+    echo "== $name ($arch)"
+    "$nvcc" -arch="$arch" -O3 -o "$out/$name" "$src" -lcublas
+    if ! "$out/$name"; then
+        echo "== $name FAILED" >&2
+        status=1
+    fi
+done
+exit $status

@@ -1,0 +1,310 @@
+/* cuda_backend.c: the backend table on one CUDA device. Every op is enqueued
+ * on the backend's stream; products through cuBLAS (bound to that stream),
+ * element-wise ops through kernels/elementwise.cu. upload/download return
+ * only when the copy is complete. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_util.h"
+#include "core/log.h"
+/* kernels/ is not on the include path; the launchers live beside the .cu files. */
+#include "../../../kernels/kernels.h"
+
+typedef struct cuda_backend {
+    sf_backend be;          /* first: be.impl points back at this struct */
+    cudaStream_t stream;
+    cublasHandle_t blas;    /* bound to stream */
+    int allow_tf32;         /* sgemm may use TF32 tensor cores (off by default) */
+    char name[24];          /* "cuda:N" */
+} cuda_backend;
+
+static cuda_backend *cuda_impl(sf_backend *be) { return (cuda_backend *)be->impl; }
+
+/* Make this backend's device current for the calling thread. */
+static sf_status cuda_enter(sf_backend *be)
+{
+    SF_CUDA_CHECK(cudaSetDevice(be->device_index));
+    return SF_OK;
+}
+
+/* ------------------------------------------------------------------ memory */
+
+static sf_status cuda_alloc(sf_backend *be, size_t bytes, void **out)
+{
+    *out = NULL;
+    if (bytes == 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    void *p = NULL;
+    cudaError_t err = cudaMalloc(&p, bytes);
+    if (err == cudaErrorMemoryAllocation)
+        return sf_cuda_oom(bytes, be->name, __func__);
+    SF_CUDA_CHECK(err);
+    /* zeroed, as the CPU backend's memory is */
+    err = cudaMemsetAsync(p, 0, bytes, cuda_impl(be)->stream);
+    if (err != cudaSuccess) {
+        sf_status st = sf_cuda_fail(err, "cudaMemsetAsync(p, 0, bytes, stream)", __FILE__,
+                                    __LINE__, __func__);
+        (void)cudaFree(p);
+        return st;
+    }
+    *out = p;
+    return SF_OK;
+}
+
+static void cuda_free(sf_backend *be, void *ptr)
+{
+    if (!ptr)
+        return;
+    cudaError_t err = cudaSetDevice(be->device_index);
+    if (err == cudaSuccess)
+        err = cudaFree(ptr);
+    if (err != cudaSuccess) {
+        sf_log_warn("%s: cudaFree failed: %s", be->name, cudaGetErrorString(err));
+        (void)cudaGetLastError();
+    }
+}
+
+/* A copy on the backend's stream, complete when this returns. */
+static sf_status cuda_memcpy_sync(sf_backend *be, void *dst, const void *src, size_t bytes,
+                                  enum cudaMemcpyKind kind)
+{
+    if (bytes == 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    cudaStream_t s = cuda_impl(be)->stream;
+    SF_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, s));
+    SF_CUDA_CHECK(cudaStreamSynchronize(s));
+    return SF_OK;
+}
+
+static sf_status cuda_upload(sf_backend *be, void *dst_dev, const void *src_host, size_t bytes)
+{
+    return cuda_memcpy_sync(be, dst_dev, src_host, bytes, cudaMemcpyHostToDevice);
+}
+
+static sf_status cuda_download(sf_backend *be, void *dst_host, const void *src_dev,
+                               size_t bytes)
+{
+    return cuda_memcpy_sync(be, dst_host, src_dev, bytes, cudaMemcpyDeviceToHost);
+}
+
+static sf_status cuda_sync(sf_backend *be)
+{
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(cudaStreamSynchronize(cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+/* ---------------------------------------------------------------- products */
+
+/* The CPU backend's checks and message, so both backends refuse alike. */
+static sf_status sf_check_gemm_args(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
+                                    int ldb, int ldc)
+{
+    int a_cols = ta == SF_NO_TRANS ? K : M;
+    int b_cols = tb == SF_NO_TRANS ? N : K;
+    if (M < 0 || N < 0 || K < 0 || lda < (a_cols > 1 ? a_cols : 1) ||
+        ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1))
+        return SF_FAIL(SF_ERR_INVALID_ARG, "bad sgemm shape M=%d N=%d K=%d lda=%d ldb=%d "
+                       "ldc=%d", M, N, K, lda, ldb, ldc);
+    return SF_OK;
+}
+
+static cublasOperation_t cuda_op(sf_trans t)
+{
+    return t == SF_TRANS ? CUBLAS_OP_T : CUBLAS_OP_N;
+}
+
+/* Row-major C[M,N] = op(A) op(B) is column-major C^T[N,M] = op(B)^T op(A)^T, so
+ * cuBLAS gets B first, A second and (N, M, K). With K == 0 there is no product:
+ * C = beta * C (C = 0 when beta == 0), done by our kernel, as BLAS defines it. */
+static sf_status cuda_sgemm_strided(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N,
+                                    int K, float alpha, const float *A, int lda, int64_t sa,
+                                    const float *B, int ldb, int64_t sb, float beta, float *C,
+                                    int ldc, int64_t sc, int batch)
+{
+    if (batch < 0)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "negative batch %d", batch);
+    if (batch == 0)
+        return SF_OK;
+    SF_TRY(sf_check_gemm_args(ta, tb, M, N, K, lda, ldb, ldc));
+    if (M == 0 || N == 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    cuda_backend *cb = cuda_impl(be);
+    if (K == 0) {
+        SF_CUDA_CHECK(sf_kernel_gemm_beta(C, M, N, ldc, sc, batch, beta, cb->stream));
+        return SF_OK;
+    }
+    if (batch == 1) {
+        SF_CUBLAS_CHECK(cublasSgemm(cb->blas, cuda_op(tb), cuda_op(ta), N, M, K, &alpha, B,
+                                    ldb, A, lda, &beta, C, ldc));
+        return SF_OK;
+    }
+    SF_CUBLAS_CHECK(cublasSgemmStridedBatched(cb->blas, cuda_op(tb), cuda_op(ta), N, M, K,
+                                              &alpha, B, ldb, (long long)sb, A, lda,
+                                              (long long)sa, &beta, C, ldc, (long long)sc,
+                                              batch));
+    return SF_OK;
+}
+
+static sf_status cuda_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                            float alpha, const float *A, int lda, const float *B, int ldb,
+                            float beta, float *C, int ldc)
+{
+    return cuda_sgemm_strided(be, ta, tb, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc,
+                              0, 1);
+}
+
+/* ------------------------------------------------------------- elementwise */
+
+static sf_status cuda_fill(sf_backend *be, float *x, int64_t n, float v)
+{
+    if (n <= 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_fill(x, n, v, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+/* dst and src may be the same array, but may not partly overlap (the CPU
+ * backend's memmove allows it; a device copy does not). */
+static sf_status cuda_copy(sf_backend *be, float *dst, const float *src, int64_t n)
+{
+    if (n <= 0 || dst == src)
+        return SF_OK;
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src, len = (uintptr_t)n * sizeof(float);
+    if (d < s + len && s < d + len)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "the %lld-float ranges at dst and src overlap "
+                       "(offset %lld); copy through a separate buffer", (long long)n,
+                       (long long)(dst - src));
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(cudaMemcpyAsync(dst, src, (size_t)n * sizeof(float), cudaMemcpyDeviceToDevice,
+                                  cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+static sf_status cuda_axpy(sf_backend *be, int64_t n, float a, const float *x, float *y)
+{
+    if (n <= 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_axpy(n, a, x, y, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+static sf_status cuda_scale(sf_backend *be, int64_t n, float a, float *x)
+{
+    if (n <= 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_scale(n, a, x, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+/* --------------------------------------------------------------- lifetime */
+
+/* Releases whatever cuda_init managed to create; errors only warn. */
+static void cuda_destroy(sf_backend *be)
+{
+    cuda_backend *cb = cuda_impl(be);
+    if (cudaSetDevice(be->device_index) == cudaSuccess) {
+        if (cb->stream)
+            (void)cudaStreamSynchronize(cb->stream);
+        if (cb->blas && cublasDestroy(cb->blas) != CUBLAS_STATUS_SUCCESS)
+            sf_log_warn("%s: cublasDestroy failed", be->name);
+        if (cb->stream && cudaStreamDestroy(cb->stream) != cudaSuccess)
+            sf_log_warn("%s: cudaStreamDestroy failed", be->name);
+    }
+    (void)cudaGetLastError();
+    free(cb);
+}
+
+static sf_status cuda_init(cuda_backend *cb)
+{
+    SF_CUDA_CHECK(cudaSetDevice(cb->be.device_index));
+    SF_CUDA_CHECK(cudaStreamCreate(&cb->stream));
+    SF_CUBLAS_CHECK(cublasCreate(&cb->blas));
+    SF_CUBLAS_CHECK(cublasSetStream(cb->blas, cb->stream));
+    SF_CUBLAS_CHECK(cublasSetMathMode(cb->blas, CUBLAS_DEFAULT_MATH));
+    return SF_OK;
+}
+
+static void cuda_fill_table(sf_backend *be)
+{
+    be->kind = SF_DEVICE_CUDA;
+    be->alloc = cuda_alloc;
+    be->free = cuda_free;
+    be->upload = cuda_upload;
+    be->download = cuda_download;
+    be->sync = cuda_sync;
+    be->sgemm = cuda_sgemm;
+    be->sgemm_strided = cuda_sgemm_strided;
+    be->fill = cuda_fill;
+    be->copy = cuda_copy;
+    be->axpy = cuda_axpy;
+    be->scale = cuda_scale;
+    be->destroy = cuda_destroy;
+}
+
+sf_status sf_cuda_backend_create(int device_index, sf_backend **out)
+{
+    *out = NULL;
+    int count = 0;
+    cudaError_t err = cudaGetDeviceCount(&count);
+    if (err != cudaSuccess || count <= 0) {
+        (void)cudaGetLastError();
+        return SF_FAIL(SF_ERR_NO_DEVICE, "no CUDA device found (cudaGetDeviceCount: %s); use "
+                       "--device cpu", err != cudaSuccess ? cudaGetErrorString(err)
+                                                          : "0 devices");
+    }
+    if (device_index < 0 || device_index >= count)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "no device cuda:%d: %d CUDA device(s) visible, "
+                       "use cuda:0 to cuda:%d", device_index, count, count - 1);
+    cuda_backend *cb = calloc(1, sizeof *cb);
+    if (!cb)
+        return SF_FAIL(SF_ERR_OOM, "could not allocate the CUDA backend");
+    snprintf(cb->name, sizeof cb->name, "cuda:%d", device_index);
+    cb->be.name = cb->name;
+    cb->be.device_index = device_index;
+    cb->be.impl = cb;
+    cuda_fill_table(&cb->be);
+    sf_status st = cuda_init(cb);
+    if (st != SF_OK) {
+        cuda_destroy(&cb->be);
+        return sf_error_prefix(st, "opening cuda:%d", device_index);
+    }
+    *out = &cb->be;
+    return SF_OK;
+}
+
+sf_status sf_cuda_backend_set_tf32(sf_backend *be, int on)
+{
+    if (!be || be->kind != SF_DEVICE_CUDA || !be->impl)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "TF32 is a CUDA setting; backend %s is not CUDA",
+                       be && be->name ? be->name : "(null)");
+    cuda_backend *cb = cuda_impl(be);
+    SF_TRY(cuda_enter(be));
+    SF_CUBLAS_CHECK(cublasSetMathMode(cb->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                   : CUBLAS_DEFAULT_MATH));
+    cb->allow_tf32 = on ? 1 : 0;
+    return SF_OK;
+}
+
+int sf_cuda_compiled(void) { return 1; }
+
+int sf_cuda_device_count(void)
+{
+    int count = 0;
+    if (cudaGetDeviceCount(&count) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return count > 0 ? count : 0;
+}
