@@ -33,3 +33,15 @@ void sf_backend_close(sf_backend *be)
     if (be && be->destroy)
         be->destroy(be);
 }
+
+sf_status sf_backend_check_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
+                                    int ldb, int ldc)
+{
+    int a_cols = ta == SF_NO_TRANS ? K : M;
+    int b_cols = tb == SF_NO_TRANS ? N : K;
+    if (M < 0 || N < 0 || K < 0 || lda < (a_cols > 1 ? a_cols : 1) ||
+        ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1))
+        return sf_error(SF_ERR_INVALID_ARG, "sgemm: bad shape M=%d N=%d K=%d lda=%d ldb=%d "
+                       "ldc=%d", M, N, K, lda, ldb, ldc);
+    return SF_OK;
+}

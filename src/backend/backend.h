@@ -69,6 +69,10 @@ struct sf_backend {
     void (*destroy)(sf_backend *be);
 };
 
+/* Shared shape check for sgemm implementations (same message on every backend). */
+sf_status sf_backend_check_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
+                                int ldb, int ldc);
+
 /* Open a backend. "cpu", "cuda" or "cuda:N". A CUDA request on a build or
  * machine without a GPU returns SF_ERR_NO_DEVICE with a message saying why. */
 sf_status sf_backend_open(const char *spec, sf_backend **out);

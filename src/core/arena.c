@@ -23,6 +23,15 @@ sf_status sf_arena_init(sf_arena *a, size_t cap, const char *name)
     return SF_OK;
 }
 
+void sf_arena_init_external(sf_arena *a, void *base, size_t cap, const char *name)
+{
+    memset(a, 0, sizeof *a);
+    a->name = name ? name : "arena";
+    a->base = base;
+    a->cap = cap;
+    a->external = 1;
+}
+
 void sf_arena_init_measure(sf_arena *a, const char *name)
 {
     memset(a, 0, sizeof *a);
@@ -45,7 +54,8 @@ sf_status sf_arena_alloc(sf_arena *a, size_t n, void **out)
         return SF_FAIL(SF_ERR_OOM, "%s: asked for %zu bytes with %zu of %zu in use",
                        a->name, n, a->used, a->cap);
     *out = a->base + start;
-    memset(*out, 0, n);
+    if (!a->external)
+        memset(*out, 0, n);
     a->used = start + n;
     if (a->used > a->peak)
         a->peak = a->used;
@@ -66,6 +76,7 @@ void sf_arena_free(sf_arena *a)
 {
     if (!a)
         return;
-    free(a->base);
+    if (!a->external)
+        free(a->base);
     memset(a, 0, sizeof *a);
 }

@@ -14,17 +14,21 @@ typedef struct sf_arena {
     size_t peak;
     const char *name; /* for messages: "activations", "parameters"... */
     int measure;      /* sizing pass: count bytes, hand out NULL */
+    int external;     /* memory owned elsewhere (e.g. a device block): not zeroed, not freed */
 } sf_arena;
 
 #define SF_ARENA_ALIGN 64
 
 /* Reserve cap bytes (host memory, zeroed). */
 sf_status sf_arena_init(sf_arena *a, size_t cap, const char *name);
+/* An arena over memory the caller owns (device memory included): blocks are
+ * handed out but never zeroed or freed by the arena. */
+void sf_arena_init_external(sf_arena *a, void *base, size_t cap, const char *name);
 /* A sizing arena: allocations only count bytes (pointers are NULL), so a
  * function that allocates all its buffers up front can be run once to learn
  * the capacity it needs. */
 void sf_arena_init_measure(sf_arena *a, const char *name);
-/* Aligned, zeroed block of n bytes; SF_ERR_OOM names the arena and sizes. */
+/* Aligned block of n bytes (zeroed unless external); SF_ERR_OOM names the arena and sizes. */
 sf_status sf_arena_alloc(sf_arena *a, size_t n, void **out);
 /* Mark / rewind for scratch use inside a lifetime. */
 size_t sf_arena_mark(const sf_arena *a);

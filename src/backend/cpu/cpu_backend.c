@@ -41,24 +41,12 @@ static sf_status cpu_sync(sf_backend *be)
     return SF_OK;
 }
 
-static sf_status sf_check_gemm_args(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
-                                    int ldb, int ldc)
-{
-    int a_cols = ta == SF_NO_TRANS ? K : M;
-    int b_cols = tb == SF_NO_TRANS ? N : K;
-    if (M < 0 || N < 0 || K < 0 || lda < (a_cols > 1 ? a_cols : 1) ||
-        ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1))
-        return SF_FAIL(SF_ERR_INVALID_ARG, "bad sgemm shape M=%d N=%d K=%d lda=%d ldb=%d "
-                       "ldc=%d", M, N, K, lda, ldb, ldc);
-    return SF_OK;
-}
-
 static sf_status cpu_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
                            float alpha, const float *A, int lda, const float *B, int ldb,
                            float beta, float *C, int ldc)
 {
     (void)be;
-    SF_TRY(sf_check_gemm_args(ta, tb, M, N, K, lda, ldb, ldc));
+    SF_TRY(sf_backend_check_gemm(ta, tb, M, N, K, lda, ldb, ldc));
     if (M == 0 || N == 0)
         return SF_OK;
     cblas_sgemm(CblasRowMajor, ta == SF_TRANS ? CblasTrans : CblasNoTrans,

@@ -13,7 +13,7 @@
 #include "backend/cuda/cuda_util.h"
 #include "core/log.h"
 /* kernels/ is not on the include path; the launchers live beside the .cu files. */
-#include "../../../kernels/kernels.h"
+#include "kernels.h"
 
 typedef struct cuda_backend {
     sf_backend be;          /* first: be.impl points back at this struct */
@@ -104,17 +104,6 @@ static sf_status cuda_sync(sf_backend *be)
 /* ---------------------------------------------------------------- products */
 
 /* The CPU backend's checks and message, so both backends refuse alike. */
-static sf_status sf_check_gemm_args(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
-                                    int ldb, int ldc)
-{
-    int a_cols = ta == SF_NO_TRANS ? K : M;
-    int b_cols = tb == SF_NO_TRANS ? N : K;
-    if (M < 0 || N < 0 || K < 0 || lda < (a_cols > 1 ? a_cols : 1) ||
-        ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1))
-        return SF_FAIL(SF_ERR_INVALID_ARG, "bad sgemm shape M=%d N=%d K=%d lda=%d ldb=%d "
-                       "ldc=%d", M, N, K, lda, ldb, ldc);
-    return SF_OK;
-}
 
 static cublasOperation_t cuda_op(sf_trans t)
 {
@@ -133,7 +122,7 @@ static sf_status cuda_sgemm_strided(sf_backend *be, sf_trans ta, sf_trans tb, in
         return SF_FAIL(SF_ERR_INVALID_ARG, "negative batch %d", batch);
     if (batch == 0)
         return SF_OK;
-    SF_TRY(sf_check_gemm_args(ta, tb, M, N, K, lda, ldb, ldc));
+    SF_TRY(sf_backend_check_gemm(ta, tb, M, N, K, lda, ldb, ldc));
     if (M == 0 || N == 0)
         return SF_OK;
     SF_TRY(cuda_enter(be));
