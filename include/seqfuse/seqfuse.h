@@ -12,7 +12,7 @@
  *       return 1;
  *   }
  *   int32_t *ids = NULL; int64_t n = 0;
- *   if (sf_spm_encode(spm, "In the beginning", &ids, &n) == SF_OK)
+ *   if (sf_spm_encode(spm, "In the beginning", 16, &ids, &n) == SF_OK)
  *       printf("%lld pieces\n", (long long)n);
  *   sf_free(ids);
  *   sf_spm_free(spm);

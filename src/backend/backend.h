@@ -63,6 +63,11 @@ struct sf_backend {
     /* out[c] += sum_r x[r, c] for x [rows, cols] with row stride ldx */
     sf_status (*colsum_acc)(sf_backend *be, int64_t rows, int cols, const float *x, int ldx,
                             float *out);
+    /* Adam (PyTorch's formula) on n parameters; g is multiplied by gscale
+     * first (gradient clipping). bc1 = 1 - b1^step, bc2 = 1 - b2^step. */
+    sf_status (*adam)(sf_backend *be, int64_t n, float *p, const float *g, float *m, float *v,
+                      float gscale, float lr, float b1, float b2, float eps, float bc1,
+                      float bc2);
     /* sum of squares of x[0..n), accumulated in double, written to host *out */
     sf_status (*sumsq)(sf_backend *be, int64_t n, const float *x, double *out);
 

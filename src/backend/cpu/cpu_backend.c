@@ -1,6 +1,7 @@
 /* cpu_backend.c: the reference backend. Products through OpenBLAS's sgemm,
  * element-wise ops as plain loops (OpenMP where the work is large). */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,22 @@ static sf_status cpu_colsum_acc(sf_backend *be, int64_t rows, int cols, const fl
     return SF_OK;
 }
 
+static sf_status cpu_adam(sf_backend *be, int64_t n, float *p, const float *g, float *m,
+                          float *v, float gscale, float lr, float b1, float b2, float eps,
+                          float bc1, float bc2)
+{
+    (void)be;
+    const float step = lr / bc1, sqrt_bc2 = sqrtf(bc2);
+#pragma omp parallel for if (n > SF_OMP_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] * gscale;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        p[i] -= step * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
+    }
+    return SF_OK;
+}
+
 static void cpu_destroy(sf_backend *be) { free(be); }
 
 sf_status sf_cpu_backend_create(sf_backend **out)
@@ -178,6 +195,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->axpy = cpu_axpy;
     be->scale = cpu_scale;
     be->mul = cpu_mul;
+    be->adam = cpu_adam;
     be->copy2d = cpu_copy2d;
     be->add_rowvec = cpu_add_rowvec;
     be->colsum_acc = cpu_colsum_acc;
