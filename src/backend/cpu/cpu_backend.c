@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_attn_ops.h"
 
 #define SF_OMP_MIN 32768 /* below this, threads cost more than they give */
 
@@ -136,6 +137,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->axpy = cpu_axpy;
     be->scale = cpu_scale;
     be->destroy = cpu_destroy;
+    sf_cpu_install_attn_ops(be);
     *out = be;
     return SF_OK;
 }
