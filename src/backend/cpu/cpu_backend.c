@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_attn_ops.h"
 
 #define SF_OMP_MIN 32768 /* below this, threads cost more than they give */
 
@@ -201,6 +202,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->colsum_acc = cpu_colsum_acc;
     be->sumsq = cpu_sumsq;
     be->destroy = cpu_destroy;
+    sf_cpu_install_attn_ops(be);
     *out = be;
     return SF_OK;
 }
