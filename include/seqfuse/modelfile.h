@@ -44,7 +44,10 @@ typedef struct sf_st_info {
     uint64_t nbytes;
 } sf_st_info;
 
-/* Read and validate a file. */
+/* Read and validate a file. Statuses: SF_ERR_IO (cannot open/read),
+ * SF_ERR_FORMAT (malformed contents), SF_ERR_UNSUPPORTED (with SF_ST_SEQFUSE:
+ * a format version newer than SF_MODEL_FORMAT_VERSION), SF_ERR_OOM,
+ * SF_ERR_INVALID_ARG (NULL arguments, unknown flags). On failure *out = NULL. */
 sf_status sf_st_open(const char *path, unsigned flags, sf_st_file **out);
 /* Same over bytes in memory (copied); `name` is used in messages. */
 sf_status sf_st_open_memory(const void *data, size_t n, const char *name, unsigned flags,
@@ -57,7 +60,8 @@ int64_t sf_st_count(const sf_st_file *f);
 const sf_st_info *sf_st_at(const sf_st_file *f, int64_t i);
 /* NULL when absent. */
 const sf_st_info *sf_st_find(const sf_st_file *f, const char *name);
-/* The tensor's raw little-endian bytes. */
+/* The tensor's raw little-endian bytes (t->nbytes of them; not necessarily
+ * aligned to the element size: memcpy before reading). Valid until close. */
 const void *sf_st_data(const sf_st_file *f, const sf_st_info *t);
 
 /* __metadata__ entries (string values); NULL when absent. */
@@ -74,14 +78,16 @@ typedef struct sf_st_writer sf_st_writer;
 
 sf_status sf_st_writer_create(sf_st_writer **out);
 /* Add a tensor. The data is copied, or (f32 source only) converted when dtype
- * is F16 or BF16. Names must be unique. */
+ * is F16, BF16 or F64. Names must be unique. */
 sf_status sf_st_writer_add(sf_st_writer *w, const char *name, sf_dtype dtype, int ndim,
                            const int64_t *shape, const void *data);
 sf_status sf_st_writer_add_f32(sf_st_writer *w, const char *name, sf_dtype store_as,
                                int ndim, const int64_t *shape, const float *data);
 /* Add or replace a __metadata__ entry. */
 sf_status sf_st_writer_meta(sf_st_writer *w, const char *key, const char *value);
-/* Write atomically to path. */
+/* Write atomically to path (tensors in insertion order, data 8-byte aligned).
+ * Replacing keeps the old file's permission bits; a new file gets 0644. On
+ * failure the old file is untouched and no temporary file is left. */
 sf_status sf_st_writer_save(sf_st_writer *w, const char *path);
 /* Accepts NULL. */
 void sf_st_writer_free(sf_st_writer *w);
