@@ -118,8 +118,8 @@ static sf_status sf_model_load_into(const char *path, sf_model_file *f)
     size_t bytes = sizeof(float) * (size_t)f->layout.total;
     if (!(f->params = calloc(1, bytes)))
         return SF_FAIL(SF_ERR_OOM, "%zu bytes for parameters", bytes);
+    /* pad rows are loaded as stored: with tied output PyTorch moves row 0 too */
     SF_TRY(sf_load_block(f, "", f->params));
-    sf_params_zero_pad_rows(&f->layout, f->params);
     int has_m = sf_st_find(f->st, "optim.m.generator.bias") != NULL;
     int has_v = sf_st_find(f->st, "optim.v.generator.bias") != NULL;
     if (has_m != has_v)
