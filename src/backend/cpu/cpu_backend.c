@@ -183,6 +183,11 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->colsum_acc = cpu_colsum_acc;
     be->sumsq = cpu_sumsq;
     be->destroy = cpu_destroy;
+    sf_status st = sf_backend_check_complete(be);
+    if (st != SF_OK) {
+        free(be);
+        return st;
+    }
     *out = be;
     return SF_OK;
 }
