@@ -1,6 +1,6 @@
-// elementwise.cu: fill, axpy and scale over flat float arrays, and the beta
-// scaling of sgemm's K = 0 case. Grid-stride loops with 64-bit indices: any n
-// works with a bounded grid; n <= 0 launches nothing.
+// elementwise.cu: fill, axpy, scale and mul over flat float arrays, the bias
+// broadcast add_rowvec, and the beta scaling of sgemm's K = 0 case. Grid-stride
+// loops with 64-bit indices: any n works with a bounded grid; n <= 0 launches nothing.
 #include "kernels.h"
 
 #define SF_EW_THREADS 256
@@ -44,6 +44,21 @@ __global__ static void sf_scale_kernel(int64_t n, float a, float *x)
         x[i] = a * x[i];
 }
 
+// x, y, z: [n]. z may be x or y: each element is read, then written, by one thread.
+__global__ static void sf_mul_kernel(int64_t n, const float *x, const float *y, float *z)
+{
+    for (int64_t i = sf_ew_first(); i < n; i += sf_ew_stride())
+        z[i] = __fmul_rn(x[i], y[i]);
+}
+
+// x: [total / cols, cols] contiguous, bias: [cols]
+__global__ static void sf_add_rowvec_kernel(int64_t total, int64_t cols, const float *bias,
+                                            float *x)
+{
+    for (int64_t i = sf_ew_first(); i < total; i += sf_ew_stride())
+        x[i] = __fadd_rn(x[i], bias[i % cols]);
+}
+
 // C: batch x [rows, cols], leading dim ld, `stride` apart; total = batch*rows*cols
 __global__ static void sf_gemm_beta_kernel(float *C, int64_t rows, int64_t cols, int64_t ld,
                                            int64_t stride, int64_t total, float beta)
@@ -77,6 +92,26 @@ extern "C" cudaError_t sf_kernel_scale(int64_t n, float a, float *x, cudaStream_
     if (n <= 0)
         return cudaSuccess;
     sf_scale_kernel<<<sf_ew_blocks(n), SF_EW_THREADS, 0, stream>>>(n, a, x);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t sf_kernel_mul(int64_t n, const float *x, const float *y, float *z,
+                                     cudaStream_t stream)
+{
+    if (n <= 0)
+        return cudaSuccess;
+    sf_mul_kernel<<<sf_ew_blocks(n), SF_EW_THREADS, 0, stream>>>(n, x, y, z);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t sf_kernel_add_rowvec(int64_t rows, int cols, const float *bias,
+                                            float *x, cudaStream_t stream)
+{
+    if (rows <= 0 || cols <= 0)
+        return cudaSuccess;
+    int64_t total = rows * cols;
+    sf_add_rowvec_kernel<<<sf_ew_blocks(total), SF_EW_THREADS, 0, stream>>>(total, cols, bias,
+                                                                             x);
     return cudaGetLastError();
 }
 

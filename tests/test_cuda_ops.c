@@ -1,7 +1,9 @@
 /* test_cuda_ops.c: the CUDA backend against the CPU backend on fresh random
  * inputs: sgemm (every transpose, odd shapes, padded leading dims, strided
- * batches, TF32), fill/copy/axpy/scale with NaN and Inf, upload/download, and
- * the errors (bad shapes, OOM, bad device). Exits 77 (skipped) with no GPU. */
+ * batches, TF32), fill/copy/axpy/scale/mul with NaN and Inf, sumsq, the row
+ * ops copy2d/add_rowvec/colsum_acc on odd shapes and strides, upload/download,
+ * and the errors (bad shapes, overlaps, OOM, bad device). Exits 77 (skipped)
+ * with no GPU. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,14 @@
 #define GEMM_TOL 1e-4
 #define TF32_TOL 1e-2
 #define EW_TOL 1e-6
+/* sumsq: both backends square and add in double (different orders), so they
+ * agree to ~1e-12 relative; the bound is 1e-6 relative to the CPU's sum. */
+#define SUMSQ_RTOL 1e-6
+/* colsum_acc: both sum each column in double, round it to float and add it to
+ * out in float; the double sums differ by ~1e-13, which changes the float
+ * rounding at most by 1 ulp (2e-6 at |sum| < 32). atol 1e-5, rtol 1e-6. */
+#define COLSUM_ATOL 1e-5
+#define COLSUM_RTOL 1e-6
 
 static sf_backend *g_cpu, *g_gpu;
 
@@ -166,7 +176,7 @@ END_TEST
 
 /* ------------------------------------------------------------ elementwise */
 
-typedef enum ew_op { EW_FILL, EW_COPY, EW_AXPY, EW_SCALE } ew_op;
+typedef enum ew_op { EW_FILL, EW_COPY, EW_AXPY, EW_SCALE, EW_MUL_Y, EW_MUL_X, EW_MUL_XX } ew_op;
 
 static const struct {
     const char *name;
@@ -176,6 +186,8 @@ static const struct {
     {"fill 1.25", EW_FILL, 1.25f}, {"fill NaN", EW_FILL, NAN},   {"copy", EW_COPY, 0.0f},
     {"axpy 0.5", EW_AXPY, 0.5f},   {"axpy -3", EW_AXPY, -3.0f}, {"axpy 0", EW_AXPY, 0.0f},
     {"scale -3", EW_SCALE, -3.0f}, {"scale 0", EW_SCALE, 0.0f},
+    {"mul y = x * y", EW_MUL_Y, 0.0f}, {"mul x = x * y", EW_MUL_X, 0.0f},
+    {"mul y = x * x", EW_MUL_XX, 0.0f},
 };
 #define N_EW_CASES ((int)(sizeof ew_cases / sizeof *ew_cases))
 
@@ -191,11 +203,15 @@ static sf_status ew_run(sf_backend *be, ew_op op, float a, int64_t n, float *x, 
     case EW_COPY: return be->copy(be, y, x, n);
     case EW_AXPY: return be->axpy(be, n, a, x, y);
     case EW_SCALE: return be->scale(be, n, a, x);
+    case EW_MUL_Y: return be->mul(be, n, x, y, y);
+    case EW_MUL_X: return be->mul(be, n, x, y, x);
+    case EW_MUL_XX: return be->mul(be, n, x, x, y);
     }
     return SF_ERR_INTERNAL;
 }
 
-/* NaN, +Inf and -Inf in x (and a NaN in y) where n allows */
+/* NaN, +Inf and -Inf in x, a NaN in y, and a 0 in y facing x's +Inf (Inf * 0
+ * is NaN) where n allows */
 static void put_specials(float *x, float *y, int64_t n)
 {
     if (n >= 3) {
@@ -204,6 +220,8 @@ static void put_specials(float *x, float *y, int64_t n)
         x[n - 1] = -INFINITY;
         y[1] = NAN;
     }
+    if (n >= 5)
+        y[n / 2] = 0.0f;
 }
 
 /* _i: case * N_EW_SIZES + size */
@@ -241,6 +259,185 @@ START_TEST(test_copy_overlap)
     dev_download(got, d, 64);
     ck_assert(memcmp(got, h + 32, 32 * sizeof(float)) == 0);
     ck_assert(memcmp(got + 32, h + 32, 32 * sizeof(float)) == 0);
+    g_gpu->free(g_gpu, d);
+    free(h);
+}
+END_TEST
+
+/* ----------------------------------------------------------------- sumsq */
+
+typedef enum sumsq_fill { SQ_RANDOM, SQ_NAN, SQ_INF, SQ_BIG } sumsq_fill;
+
+static const struct {
+    const char *name;
+    int64_t n;
+    sumsq_fill fill;
+} sumsq_cases[] = {
+    {"empty", 0, SQ_RANDOM},         {"one", 1, SQ_RANDOM},
+    {"37", 37, SQ_RANDOM},           {"1025", 1025, SQ_RANDOM},
+    {"100003", 100003, SQ_RANDOM},   {"(1<<22)+3: many grid passes", (1 << 22) + 3, SQ_RANDOM},
+    {"a NaN", 1025, SQ_NAN},         {"an Inf", 1025, SQ_INF},
+    {"x * 1e20: squares overflow float, not double", 100003, SQ_BIG},
+};
+#define N_SUMSQ_CASES ((int)(sizeof sumsq_cases / sizeof *sumsq_cases))
+
+START_TEST(test_sumsq_parity)
+{
+    int64_t n = sumsq_cases[_i].n;
+    float *x = host_randu(n, 30000 + (uint64_t)_i);
+    if (sumsq_cases[_i].fill == SQ_NAN)
+        x[n / 3] = NAN;
+    if (sumsq_cases[_i].fill == SQ_INF)
+        x[n - 1] = -INFINITY;
+    for (int64_t i = 0; sumsq_cases[_i].fill == SQ_BIG && i < n; i++)
+        x[i] *= 1e20f;
+    float *dx = dev_upload(x, n);
+    double want = -1.0, got = -1.0; /* -1: not written */
+    ck_assert_int_eq(g_cpu->sumsq(g_cpu, n, x, &want), SF_OK);
+    ck_assert_msg(g_gpu->sumsq(g_gpu, n, dx, &got) == SF_OK, "sumsq %s: %s",
+                  sumsq_cases[_i].name, sf_last_error());
+    if (isnan(want) || isinf(want))
+        ck_assert_msg((isnan(got) && isnan(want)) || got == want, "sumsq %s: got %g, cpu %g",
+                      sumsq_cases[_i].name, got, want);
+    else
+        ck_assert_msg(fabs(got - want) <= SUMSQ_RTOL * fabs(want), "sumsq %s: got %.17g, cpu "
+                      "%.17g, beyond rtol %g", sumsq_cases[_i].name, got, want, SUMSQ_RTOL);
+    g_gpu->free(g_gpu, dx);
+    free(x);
+}
+END_TEST
+
+/* -------------------------------------------------------------- row ops */
+
+/* Shapes: every rows with every cols; 4099 * 513 > one pass of the capped grid */
+static const int64_t rw_rows[] = {1, 37, 1025, 4099};
+static const int rw_cols[] = {1, 11, 513};
+#define N_RW_COLS ((int)(sizeof rw_cols / sizeof *rw_cols))
+#define N_RW_SHAPES ((int)(sizeof rw_rows / sizeof *rw_rows) * N_RW_COLS)
+
+/* Downloads d ([n]) and returns its error ratio against the CPU's result want. */
+static double dev_ratio(const float *d, const float *want, int64_t n, double atol, double rtol)
+{
+    float *got = host_copy(want, n);
+    dev_download(got, d, n);
+    double ratio = sf_test_tol_ratio(got, want, n, atol, rtol);
+    free(got);
+    return ratio;
+}
+
+/* _i: shape * 2 + padded; padded: lds = cols + 7, ldd = cols + 3, else dense.
+ * The copy must be exact (NaN and -Inf included) and leave dst's padding. */
+START_TEST(test_copy2d_parity)
+{
+    int64_t rows = rw_rows[_i / 2 / N_RW_COLS];
+    int cols = rw_cols[_i / 2 % N_RW_COLS], pad = _i % 2;
+    int lds = cols + (pad ? 7 : 0), ldd = cols + (pad ? 3 : 0);
+    int64_t ns = rows * lds, nd = rows * ldd;
+    float *src = host_randu(ns, 40000 + 2 * (uint64_t)_i);
+    float *dst = host_randu(nd, 40001 + 2 * (uint64_t)_i);
+    src[0] = NAN;
+    src[(rows - 1) * lds + cols - 1] = -INFINITY;
+    float *dsrc = dev_upload(src, ns), *ddst = dev_upload(dst, nd);
+    ck_assert_int_eq(g_cpu->copy2d(g_cpu, rows, cols, src, lds, dst, ldd), SF_OK);
+    ck_assert_msg(g_gpu->copy2d(g_gpu, rows, cols, dsrc, lds, ddst, ldd) == SF_OK,
+                  "copy2d rows=%lld cols=%d lds=%d ldd=%d: %s", (long long)rows, cols, lds,
+                  ldd, sf_last_error());
+    float *got = host_copy(dst, nd);
+    dev_download(got, ddst, nd);
+    ck_assert_msg(memcmp(got, dst, (size_t)nd * sizeof(float)) == 0, "copy2d rows=%lld "
+                  "cols=%d lds=%d ldd=%d: result differs from the CPU's", (long long)rows,
+                  cols, lds, ldd);
+    g_gpu->free(g_gpu, dsrc), g_gpu->free(g_gpu, ddst);
+    free(src), free(dst), free(got);
+}
+END_TEST
+
+/* _i: shape. x [rows, cols] contiguous, with +Inf in x and -Inf in bias. */
+START_TEST(test_add_rowvec_parity)
+{
+    int64_t rows = rw_rows[_i / N_RW_COLS];
+    int cols = rw_cols[_i % N_RW_COLS];
+    int64_t n = rows * cols;
+    float *x = host_randu(n, 50000 + 2 * (uint64_t)_i);
+    float *bias = host_randu(cols, 50001 + 2 * (uint64_t)_i);
+    x[n - 1] = INFINITY;
+    bias[0] = -INFINITY; /* meets the +Inf (-> NaN) only when cols == 1 */
+    float *dx = dev_upload(x, n), *db = dev_upload(bias, cols);
+    ck_assert_int_eq(g_cpu->add_rowvec(g_cpu, rows, cols, bias, x), SF_OK);
+    ck_assert_msg(g_gpu->add_rowvec(g_gpu, rows, cols, db, dx) == SF_OK, "add_rowvec rows=%lld "
+                  "cols=%d: %s", (long long)rows, cols, sf_last_error());
+    double ratio = dev_ratio(dx, x, n, EW_TOL, EW_TOL);
+    ck_assert_msg(ratio <= 1.0, "add_rowvec rows=%lld cols=%d: error ratio %g at atol=rtol=%g",
+                  (long long)rows, cols, ratio, EW_TOL);
+    g_gpu->free(g_gpu, dx), g_gpu->free(g_gpu, db);
+    free(x), free(bias);
+}
+END_TEST
+
+/* _i: shape * 2 + padded (ldx = cols + 5, the padding NaN: it must not be
+ * read). out starts random: the sums are added to it. A NaN in column 0 and
+ * an Inf in column 5 must reach out when cols allows. */
+START_TEST(test_colsum_acc_parity)
+{
+    int64_t rows = rw_rows[_i / 2 / N_RW_COLS];
+    int cols = rw_cols[_i / 2 % N_RW_COLS], pad = _i % 2;
+    int ldx = cols + (pad ? 5 : 0);
+    int64_t n = rows * ldx;
+    float *x = host_randu(n, 60000 + 2 * (uint64_t)_i);
+    float *out = host_randu(cols, 60001 + 2 * (uint64_t)_i);
+    for (int64_t r = 0; r < rows; r++)
+        for (int c = cols; c < ldx; c++)
+            x[r * ldx + c] = NAN;
+    if (cols >= 11) {
+        x[0] = NAN;
+        x[(rows - 1) * ldx + 5] = INFINITY;
+    }
+    float *dx = dev_upload(x, n), *dout = dev_upload(out, cols);
+    ck_assert_int_eq(g_cpu->colsum_acc(g_cpu, rows, cols, x, ldx, out), SF_OK);
+    ck_assert_msg(g_gpu->colsum_acc(g_gpu, rows, cols, dx, ldx, dout) == SF_OK, "colsum_acc "
+                  "rows=%lld cols=%d ldx=%d: %s", (long long)rows, cols, ldx, sf_last_error());
+    double ratio = dev_ratio(dout, out, cols, COLSUM_ATOL, COLSUM_RTOL);
+    ck_assert_msg(ratio <= 1.0, "colsum_acc rows=%lld cols=%d ldx=%d: error ratio %g at "
+                  "atol=%g rtol=%g", (long long)rows, cols, ldx, ratio, COLSUM_ATOL,
+                  COLSUM_RTOL);
+    g_gpu->free(g_gpu, dx), g_gpu->free(g_gpu, dout);
+    free(x), free(out);
+}
+END_TEST
+
+/* Bad shapes are refused before any pointer is used; overlapping copy2d
+ * blocks are refused, interleaved ones (same stride, disjoint columns) work. */
+START_TEST(test_rowwise_errors)
+{
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, 2, 8, NULL, 7, NULL, 8), SF_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sf_last_error(), "lds=7"));
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, 2, -1, NULL, 8, NULL, 8), SF_ERR_INVALID_ARG);
+    ck_assert_int_eq(g_gpu->add_rowvec(g_gpu, -1, 4, NULL, NULL), SF_ERR_INVALID_ARG);
+    ck_assert_int_eq(g_gpu->colsum_acc(g_gpu, 3, 8, NULL, 4, NULL), SF_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sf_last_error(), "ldx=4"));
+    /* empty shapes: nothing to do, no pointer used */
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, 0, 8, NULL, 8, NULL, 8), SF_OK);
+    ck_assert_int_eq(g_gpu->colsum_acc(g_gpu, 5, 0, NULL, 0, NULL), SF_OK);
+    double ss = -1.0;
+    ck_assert_int_eq(g_gpu->sumsq(g_gpu, 0, NULL, &ss), SF_OK);
+    ck_assert(ss == 0.0);
+
+    enum { R = 8, LD = 20 }; /* m: [R, LD] */
+    float *h = host_randu(R * LD, 70), *d = dev_upload(h, R * LD);
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, R, 8, d, LD, d + 4, LD), SF_ERR_INVALID_ARG);
+    ck_assert_ptr_nonnull(strstr(sf_last_error(), "overlap"));
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, R - 1, 8, d + LD + 2, LD, d, LD),
+                     SF_ERR_INVALID_ARG);
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, R, 8, d, LD, d, LD), SF_OK); /* onto itself */
+    /* columns [0, 8) into [10, 18) of the next row: same stride, disjoint */
+    ck_assert_int_eq(g_cpu->copy2d(g_cpu, R - 1, 8, h, LD, h + LD + 10, LD), SF_OK);
+    ck_assert_msg(g_gpu->copy2d(g_gpu, R - 1, 8, d, LD, d + LD + 10, LD) == SF_OK,
+                  "interleaved copy2d: %s", sf_last_error());
+    float got[R * LD];
+    dev_download(got, d, R * LD);
+    ck_assert(memcmp(got, h, sizeof got) == 0);
+    /* one row: the strides do not matter */
+    ck_assert_int_eq(g_gpu->copy2d(g_gpu, 1, 8, d, 1, d + 8, 2), SF_OK);
     g_gpu->free(g_gpu, d);
     free(h);
 }
@@ -296,6 +493,7 @@ START_TEST(test_devices)
     ck_assert_str_eq(g_gpu->name, "cuda:0");
     ck_assert_int_eq(g_gpu->kind, SF_DEVICE_CUDA);
     ck_assert_int_eq(sf_cuda_compiled(), 1);
+    ck_assert_int_eq(sf_backend_check_complete(g_gpu), SF_OK);
     sf_backend *be = (sf_backend *)1;
     ck_assert_int_eq(sf_backend_open("cuda:99", &be), SF_ERR_INVALID_ARG);
     ck_assert_ptr_null(be);
@@ -329,6 +527,13 @@ int main(void)
     tc = tcase_create("elementwise");
     tcase_add_loop_test(tc, test_elementwise_parity, 0, N_EW_CASES * N_EW_SIZES);
     tcase_add_test(tc, test_copy_overlap);
+    tcase_add_loop_test(tc, test_sumsq_parity, 0, N_SUMSQ_CASES);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("rowwise");
+    tcase_add_loop_test(tc, test_copy2d_parity, 0, 2 * N_RW_SHAPES);
+    tcase_add_loop_test(tc, test_add_rowvec_parity, 0, N_RW_SHAPES);
+    tcase_add_loop_test(tc, test_colsum_acc_parity, 0, 2 * N_RW_SHAPES);
+    tcase_add_test(tc, test_rowwise_errors);
     suite_add_tcase(s, tc);
     tc = tcase_create("memory");
     tcase_add_test(tc, test_upload_download);

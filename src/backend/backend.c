@@ -1,4 +1,5 @@
-/* backend.c: choosing and opening a backend from a device string. */
+/* backend.c: choosing and opening a backend from a device string, and the
+ * checks shared by every backend (sgemm shapes, a complete op table). */
 #include "backend/backend.h"
 
 #include <stdlib.h>
@@ -43,5 +44,33 @@ sf_status sf_backend_check_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, i
         ldb < (b_cols > 1 ? b_cols : 1) || ldc < (N > 1 ? N : 1))
         return sf_error(SF_ERR_INVALID_ARG, "sgemm: bad shape M=%d N=%d K=%d lda=%d ldb=%d "
                        "ldc=%d", M, N, K, lda, ldb, ldc);
+    return SF_OK;
+}
+
+sf_status sf_backend_check_complete(const sf_backend *be)
+{
+#define SF_BACKEND_OP(f) {#f, be->f != NULL}
+    const struct {
+        const char *name;
+        int set;
+    } ops[] = {
+        SF_BACKEND_OP(alloc),  SF_BACKEND_OP(free),       SF_BACKEND_OP(upload),
+        SF_BACKEND_OP(download), SF_BACKEND_OP(sync),     SF_BACKEND_OP(sgemm),
+        SF_BACKEND_OP(sgemm_strided), SF_BACKEND_OP(fill), SF_BACKEND_OP(copy),
+        SF_BACKEND_OP(axpy),   SF_BACKEND_OP(scale),      SF_BACKEND_OP(mul),
+        SF_BACKEND_OP(copy2d), SF_BACKEND_OP(add_rowvec), SF_BACKEND_OP(colsum_acc),
+        SF_BACKEND_OP(sumsq),  SF_BACKEND_OP(adam),       SF_BACKEND_OP(destroy),
+        /* attention, loss, embedding */
+        SF_BACKEND_OP(attn_softmax_fwd), SF_BACKEND_OP(attn_softmax_bwd),
+        SF_BACKEND_OP(attn_mlp_score_fwd), SF_BACKEND_OP(attn_mlp_score_bwd),
+        SF_BACKEND_OP(bias_act_fwd), SF_BACKEND_OP(bias_act_bwd), SF_BACKEND_OP(xent_fwd_bwd),
+        SF_BACKEND_OP(log_softmax), SF_BACKEND_OP(embed_fwd), SF_BACKEND_OP(embed_bwd),
+    };
+#undef SF_BACKEND_OP
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (!ops[i].set)
+            return SF_FAIL(SF_ERR_INTERNAL, "backend %s lacks op %s (NULL in its table); "
+                           "every op in backend.h must be set by the backend's create",
+                           be->name ? be->name : "(unnamed)", ops[i].name);
     return SF_OK;
 }

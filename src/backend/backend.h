@@ -126,6 +126,9 @@ struct sf_backend {
 /* Shared shape check for sgemm implementations (same message on every backend). */
 sf_status sf_backend_check_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
                                 int ldb, int ldc);
+/* SF_ERR_INTERNAL naming the first op (function pointer) that is NULL in be's
+ * table; every backend's create calls it before handing the table out. */
+sf_status sf_backend_check_complete(const sf_backend *be);
 
 /* Open a backend. "cpu", "cuda" or "cuda:N". A CUDA request on a build or
  * machine without a GPU returns SF_ERR_NO_DEVICE with a message saying why. */

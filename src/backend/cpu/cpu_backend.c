@@ -203,6 +203,11 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->sumsq = cpu_sumsq;
     be->destroy = cpu_destroy;
     sf_cpu_install_attn_ops(be);
+    sf_status st = sf_backend_check_complete(be);
+    if (st != SF_OK) {
+        free(be);
+        return st;
+    }
     *out = be;
     return SF_OK;
 }

@@ -1,7 +1,7 @@
 /* cuda_backend.c: the backend table on one CUDA device. Every op is enqueued
  * on the backend's stream; products through cuBLAS (bound to that stream),
- * element-wise ops through kernels/elementwise.cu. upload/download return
- * only when the copy is complete. */
+ * element-wise ops and reductions through kernels/{elementwise,reduce}.cu.
+ * upload/download (and sumsq, which returns a host value) return only when done. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +12,15 @@
 #include "backend/backend.h"
 #include "backend/cuda/cuda_util.h"
 #include "core/log.h"
-/* kernels/ is not on the include path; the launchers live beside the .cu files. */
-#include "kernels.h"
+#include "kernels.h" /* kernels/ is on the library's include path */
 
 typedef struct cuda_backend {
     sf_backend be;          /* first: be.impl points back at this struct */
     cudaStream_t stream;
     cublasHandle_t blas;    /* bound to stream */
     int allow_tf32;         /* sgemm may use TF32 tensor cores (off by default) */
+    double *scratch;        /* [SF_KERNEL_SUMSQ_BLOCKS + 1] for sumsq; ops are
+                             * stream-ordered, so one per backend suffices */
     char name[24];          /* "cuda:N" */
 } cuda_backend;
 
@@ -103,8 +104,6 @@ static sf_status cuda_sync(sf_backend *be)
 
 /* ---------------------------------------------------------------- products */
 
-/* The CPU backend's checks and message, so both backends refuse alike. */
-
 static cublasOperation_t cuda_op(sf_trans t)
 {
     return t == SF_TRANS ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -153,6 +152,36 @@ static sf_status cuda_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int
 
 /* ------------------------------------------------------------- elementwise */
 
+/* Whether the rows x cols blocks at a (row stride lda) and b (row stride ldb)
+ * may share an element. Exact for one row or equal strides (then the blocks
+ * interleave untouched when b's columns, taken modulo the stride, miss
+ * [0, cols)); with different strides any overlap of their spans counts. */
+static int cuda_blocks_overlap(const float *a, int64_t lda, const float *b, int64_t ldb,
+                               int64_t rows, int64_t cols)
+{
+    uintptr_t ua = (uintptr_t)a, ub = (uintptr_t)b;
+    uintptr_t la = (uintptr_t)((rows - 1) * lda + cols) * sizeof(float);
+    uintptr_t lb = (uintptr_t)((rows - 1) * ldb + cols) * sizeof(float);
+    if (!(ua < ub + lb && ub < ua + la))
+        return 0;
+    if (rows == 1 || lda != ldb || (ub - ua) % sizeof(float) != 0)
+        return 1;
+    int64_t d = (int64_t)(intptr_t)(ub - ua) / (int64_t)sizeof(float);
+    int64_t rem = (d % lda + lda) % lda;
+    return !(rem >= cols && rem + cols <= lda);
+}
+
+/* rows x cols with row stride ld: sizes not negative, ld >= cols when rows > 1. */
+static sf_status cuda_check_rows(const char *func, int64_t rows, int cols, const char *ld_name,
+                                 int ld)
+{
+    if (rows < 0 || cols < 0 || (rows > 1 && ld < cols))
+        return sf_error(SF_ERR_INVALID_ARG, "%s: bad shape rows=%lld cols=%d %s=%d (need "
+                        "rows >= 0, cols >= 0 and %s >= cols)", func, (long long)rows, cols,
+                        ld_name, ld, ld_name);
+    return SF_OK;
+}
+
 static sf_status cuda_fill(sf_backend *be, float *x, int64_t n, float v)
 {
     if (n <= 0)
@@ -168,8 +197,7 @@ static sf_status cuda_copy(sf_backend *be, float *dst, const float *src, int64_t
 {
     if (n <= 0 || dst == src)
         return SF_OK;
-    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src, len = (uintptr_t)n * sizeof(float);
-    if (d < s + len && s < d + len)
+    if (cuda_blocks_overlap(dst, n, src, n, 1, n))
         return SF_FAIL(SF_ERR_INVALID_ARG, "the %lld-float ranges at dst and src overlap "
                        "(offset %lld); copy through a separate buffer", (long long)n,
                        (long long)(dst - src));
@@ -197,6 +225,73 @@ static sf_status cuda_scale(sf_backend *be, int64_t n, float a, float *x)
     return SF_OK;
 }
 
+static sf_status cuda_mul(sf_backend *be, int64_t n, const float *x, const float *y, float *z)
+{
+    if (n <= 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_mul(n, x, y, z, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+/* One device-to-device 2D copy; blocks that share elements are refused (the
+ * CPU's per-row memmove allows it, a device copy does not), as in cuda_copy. */
+static sf_status cuda_copy2d(sf_backend *be, int64_t rows, int cols, const float *src, int lds,
+                             float *dst, int ldd)
+{
+    SF_TRY(cuda_check_rows(__func__, rows, cols, "lds", lds));
+    SF_TRY(cuda_check_rows(__func__, rows, cols, "ldd", ldd));
+    if (rows == 0 || cols == 0 || (dst == src && lds == ldd))
+        return SF_OK;
+    if (cuda_blocks_overlap(dst, ldd, src, lds, rows, cols))
+        return SF_FAIL(SF_ERR_INVALID_ARG, "the %lld x %d blocks at dst (ldd=%d) and src "
+                       "(lds=%d) overlap (offset %lld); copy through a separate buffer",
+                       (long long)rows, cols, ldd, lds, (long long)(dst - src));
+    SF_TRY(cuda_enter(be));
+    size_t width = (size_t)cols * sizeof(float); /* one row: the pitches do not matter */
+    size_t spitch = rows > 1 ? (size_t)lds * sizeof(float) : width;
+    size_t dpitch = rows > 1 ? (size_t)ldd * sizeof(float) : width;
+    SF_CUDA_CHECK(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, (size_t)rows,
+                                    cudaMemcpyDeviceToDevice, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+static sf_status cuda_add_rowvec(sf_backend *be, int64_t rows, int cols, const float *bias,
+                                 float *x)
+{
+    SF_TRY(cuda_check_rows(__func__, rows, cols, "ld", cols)); /* contiguous */
+    if (rows == 0 || cols == 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_add_rowvec(rows, cols, bias, x, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+/* ------------------------------------------------------------- reductions */
+
+static sf_status cuda_colsum_acc(sf_backend *be, int64_t rows, int cols, const float *x,
+                                 int ldx, float *out)
+{
+    SF_TRY(cuda_check_rows(__func__, rows, cols, "ldx", ldx));
+    if (rows == 0 || cols == 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_colsum_acc(rows, cols, x, ldx, out, cuda_impl(be)->stream));
+    return SF_OK;
+}
+
+/* out: host. Waits for the stream (the value is needed on the host). */
+static sf_status cuda_sumsq(sf_backend *be, int64_t n, const float *x, double *out)
+{
+    *out = 0.0;
+    if (n <= 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    cuda_backend *cb = cuda_impl(be);
+    SF_CUDA_CHECK(sf_kernel_sumsq(n, x, cb->scratch, cb->stream));
+    return cuda_memcpy_sync(be, out, cb->scratch, sizeof *out, cudaMemcpyDeviceToHost);
+}
+
 /* --------------------------------------------------------------- lifetime */
 
 /* Releases whatever cuda_init managed to create; errors only warn. */
@@ -206,6 +301,8 @@ static void cuda_destroy(sf_backend *be)
     if (cudaSetDevice(be->device_index) == cudaSuccess) {
         if (cb->stream)
             (void)cudaStreamSynchronize(cb->stream);
+        if (cb->scratch && cudaFree(cb->scratch) != cudaSuccess)
+            sf_log_warn("%s: cudaFree(scratch) failed", be->name);
         if (cb->blas && cublasDestroy(cb->blas) != CUBLAS_STATUS_SUCCESS)
             sf_log_warn("%s: cublasDestroy failed", be->name);
         if (cb->stream && cudaStreamDestroy(cb->stream) != cudaSuccess)
@@ -222,6 +319,8 @@ static sf_status cuda_init(cuda_backend *cb)
     SF_CUBLAS_CHECK(cublasCreate(&cb->blas));
     SF_CUBLAS_CHECK(cublasSetStream(cb->blas, cb->stream));
     SF_CUBLAS_CHECK(cublasSetMathMode(cb->blas, CUBLAS_DEFAULT_MATH));
+    SF_CUDA_CHECK(cudaMalloc((void **)&cb->scratch,
+                             (SF_KERNEL_SUMSQ_BLOCKS + 1) * sizeof(double)));
     return SF_OK;
 }
 
@@ -239,6 +338,11 @@ static void cuda_fill_table(sf_backend *be)
     be->copy = cuda_copy;
     be->axpy = cuda_axpy;
     be->scale = cuda_scale;
+    be->mul = cuda_mul;
+    be->copy2d = cuda_copy2d;
+    be->add_rowvec = cuda_add_rowvec;
+    be->colsum_acc = cuda_colsum_acc;
+    be->sumsq = cuda_sumsq;
     be->destroy = cuda_destroy;
 }
 
@@ -265,6 +369,8 @@ sf_status sf_cuda_backend_create(int device_index, sf_backend **out)
     cb->be.impl = cb;
     cuda_fill_table(&cb->be);
     sf_status st = cuda_init(cb);
+    if (st == SF_OK)
+        st = sf_backend_check_complete(&cb->be);
     if (st != SF_OK) {
         cuda_destroy(&cb->be);
         return sf_error_prefix(st, "opening cuda:%d", device_index);
