@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_ops.h"
 
 #define SF_OMP_MIN 32768 /* below this, threads cost more than they give */
 
@@ -135,6 +136,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->copy = cpu_copy;
     be->axpy = cpu_axpy;
     be->scale = cpu_scale;
+    sf_cpu_install_cell_ops(be);
     be->destroy = cpu_destroy;
     *out = be;
     return SF_OK;
