@@ -65,6 +65,8 @@ sf_status sf_backend_check_complete(const sf_backend *be)
         SF_BACKEND_OP(attn_mlp_score_fwd), SF_BACKEND_OP(attn_mlp_score_bwd),
         SF_BACKEND_OP(bias_act_fwd), SF_BACKEND_OP(bias_act_bwd), SF_BACKEND_OP(xent_fwd_bwd),
         SF_BACKEND_OP(log_softmax), SF_BACKEND_OP(embed_fwd), SF_BACKEND_OP(embed_bwd),
+        /* recurrent cells */
+        SF_BACKEND_OP(cell_fwd), SF_BACKEND_OP(cell_bwd),
     };
 #undef SF_BACKEND_OP
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)

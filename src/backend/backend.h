@@ -120,6 +120,35 @@ struct sf_backend {
     sf_status (*embed_bwd)(sf_backend *be, int64_t N, int E, const float *dout, int lddo,
                            const int32_t *ids, float *dtable, int V);
 
+    /* cells (src/nn/rnn.c): the fused pointwise half of a recurrent step, for
+     * B rows of width h. cell is an sf_cell_type (nn/rnn.h): 0 rnn, 1 gru, 2 lstm;
+     * G = 1, 3, 4 gates in PyTorch's order (gru r,z,n; lstm i,f,g,o).
+     * saved: [B, S] per-row activations kept for the backward, S = h (rnn: h'),
+     * 4h (gru: r z n, W_hn h + b_hn), 5h (lstm: i f g o, tanh(c')).
+     * mask: [B] (NULL = all 1); a 0 row copies h_prev/c_prev to h_out/c_out.
+     * fwd: xg [B, G*h] (x W_ih^T, no bias) row stride ldxg, hg [B, G*h] (h W_hh^T,
+     *   no bias) stride ldhg, b_ih/b_hh [G*h], h_prev/c_prev [B, h] (c: lstm only,
+     *   else NULL) -> h_out, c_out [B, h], saved. */
+    sf_status (*cell_fwd)(sf_backend *be, int cell, int B, int h, const float *xg, int ldxg,
+                          const float *hg, int ldhg, const float *b_ih, const float *b_hh,
+                          const float *h_prev, const float *c_prev, const float *mask,
+                          float *h_out, float *c_out, float *saved);
+    /* bwd: dh [B, h] grad wrt h_out, dc [B, h] wrt c_out (lstm, NULL = 0) ->
+     *   dxg [B, G*h] stride lddxg: grad wrt the input pre-activations (= grad of
+     *   x W_ih^T and of b_ih; 0 on masked rows); dhg [B, G*h] stride lddhg: grad wrt
+     *   h W_hh^T (gru only, else NULL: it equals dxg); dh_prev [B, h] += the direct
+     *   part (gru z*dh; dh on masked rows; the W_hh product is the caller's);
+     *   dc_prev [B, h] = (lstm; may alias dc, NULL = not wanted). */
+    sf_status (*cell_bwd)(sf_backend *be, int cell, int B, int h, const float *saved,
+                          const float *h_prev, const float *c_prev, const float *mask,
+                          const float *dh, const float *dc, float *dxg, int lddxg, float *dhg,
+                          int lddhg, float *dh_prev, float *dc_prev);
+    /* dst[r, :w] = beta * dst[r, :w] + (idx[r] >= 0 ? src[idx[r], :w] : 0) for r < n;
+     * idx: [n] int32 on the device; src [*, w] stride lds, dst [n, w] stride ldd;
+     * beta 0 or 1 (0 overwrites, even NaN). Reorders time-major rows. */
+    sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
+                             const int32_t *idx, float beta, float *dst, int ldd);
+
     void (*destroy)(sf_backend *be);
 };
 

@@ -7,6 +7,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_attn_ops.h"
+#include "backend/cpu/cpu_ops.h"
 
 #define SF_OMP_MIN 32768 /* below this, threads cost more than they give */
 
@@ -201,6 +202,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->add_rowvec = cpu_add_rowvec;
     be->colsum_acc = cpu_colsum_acc;
     be->sumsq = cpu_sumsq;
+    sf_cpu_install_cell_ops(be);
     be->destroy = cpu_destroy;
     sf_cpu_install_attn_ops(be);
     sf_status st = sf_backend_check_complete(be);
