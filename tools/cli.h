@@ -25,6 +25,7 @@ int sf_cli_parse_int(const char *s, long lo, long hi, long *out);
 /* Parse a float; 0 on success. */
 int sf_cli_parse_float(const char *s, float *out);
 
+extern const sf_command sf_cmd_train;
 extern const sf_command sf_cmd_vocab;
 extern const sf_command sf_cmd_info;
 

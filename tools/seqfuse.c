@@ -6,6 +6,7 @@
 #include "core/log.h"
 
 static const sf_command *const sf_commands[] = {
+    &sf_cmd_train,
     &sf_cmd_vocab,
     &sf_cmd_info,
     NULL, /* the table ends with NULL */

@@ -173,6 +173,8 @@ sf_status sf_cuda_backend_create(int device_index, sf_backend **out);
  * default: full FP32). SF_ERR_INVALID_ARG for a non-CUDA backend;
  * SF_ERR_UNSUPPORTED when built without CUDA. */
 sf_status sf_cuda_backend_set_tf32(sf_backend *be, int on);
+/* Threads for the CPU backend's BLAS and OpenMP loops (0 = all cores). */
+void sf_cpu_set_threads(int n);
 /* Whether this build has CUDA compiled in, and how many devices are visible. */
 int sf_cuda_compiled(void);
 int sf_cuda_device_count(void);

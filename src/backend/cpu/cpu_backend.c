@@ -2,6 +2,7 @@
  * element-wise ops as plain loops (OpenMP where the work is large). */
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,14 @@ static sf_status cpu_adam(sf_backend *be, int64_t n, float *p, const float *g, f
         p[i] -= step * m[i] / (sqrtf(v[i]) / sqrt_bc2 + eps);
     }
     return SF_OK;
+}
+
+void sf_cpu_set_threads(int n)
+{
+    if (n <= 0)
+        n = omp_get_num_procs();
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
 }
 
 static void cpu_destroy(sf_backend *be) { free(be); }
