@@ -283,3 +283,11 @@ sf_status sf_s2s_forward_backward(sf_s2s *m, const sf_s2s_batch *b, int train, i
     SF_TRY(sf_dec_bwd(m, a));
     return sf_enc_bwd(m, a);
 }
+
+sf_status sf_s2s_encode_only(sf_s2s *m, const sf_s2s_batch *b)
+{
+    SF_TRY(sf_check_batch(m, b));
+    SF_TRY(sf_acts_prepare(m, b, 0, 0));
+    SF_TRY(sf_upload_time_major(m, m->acts->src_ids, b->src, b->B, b->S));
+    return sf_enc_fwd(m, m->acts, b, 0);
+}

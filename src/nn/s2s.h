@@ -59,4 +59,8 @@ void sf_s2s_free(sf_s2s *m);
 sf_status sf_s2s_forward_backward(sf_s2s *m, const sf_s2s_batch *b, int train, int backward,
                                   float grad_scale, sf_s2s_loss *loss, float *logits_out);
 
+/* Only the encoder part of sf_s2s_forward_backward (no dropout); the
+ * activations stay in the model's workspace until the next call. */
+sf_status sf_s2s_encode_only(sf_s2s *m, const sf_s2s_batch *b);
+
 #endif

@@ -1,0 +1,243 @@
+/* infer.c: encoder once per batch, then decoder steps over reorderable rows. */
+#include "nn/infer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/attention.h"
+#include "nn/embedding.h"
+#include "nn/loss.h"
+#include "nn/rnn.h"
+#include "nn/s2s_internal.h"
+
+struct sf_infer {
+    sf_s2s *m;
+    int n, S, max_rows, rows;
+    int32_t *src_len;             /* [n] host */
+    float *M, *keys;              /* [n,S,H] device (copies: the model's workspace is reused) */
+    float *h[SF_MAX_LAYERS], *c[SF_MAX_LAYERS];   /* [max_rows,H] decoder states */
+    float *h2[SF_MAX_LAYERS], *c2[SF_MAX_LAYERS]; /* reorder targets */
+    float *htil, *htil2;          /* [max_rows,H] previous attentional state */
+    float *x0, *xl;               /* [max_rows, din0], [max_rows,H] layer inputs */
+    float *cache;                 /* step caches (unused at inference, the API needs them) */
+    float *align, *ctx, *attn_cache, *logits; /* [rows,S], [rows,H], ..., [rows,V] */
+    int32_t *ids;                 /* [max_rows] device */
+    void *block;                  /* one device allocation for all of the above */
+};
+
+static sf_status sf_infer_plan(sf_infer *f, sf_arena *ar)
+{
+    const sf_model_config *c = &f->m->cfg;
+    const int64_t R = f->max_rows, H = c->hidden_size, S = f->S, n = f->n;
+    const int64_t din0 = c->input_feed ? c->emb_size + H : c->emb_size;
+    size_t step_cache = 0;
+    for (int l = 0; l < c->dec_layers; l++) {
+        size_t sc = sf_rnn_step_cache_floats((sf_cell_type)c->cell, (int)R, (int)H);
+        step_cache = sc > step_cache ? sc : step_cache;
+    }
+#define SF_F(p, count) SF_TRY(sf_arena_alloc(ar, sizeof(float) * (size_t)(count), (void **)&(p)))
+    SF_F(f->M, n * S * H);
+    if (c->attention == 2)
+        SF_F(f->keys, n * S * H);
+    for (int l = 0; l < c->dec_layers; l++) {
+        SF_F(f->h[l], R * H);
+        SF_F(f->h2[l], R * H);
+        if (c->cell == 2) {
+            SF_F(f->c[l], R * H);
+            SF_F(f->c2[l], R * H);
+        }
+    }
+    SF_F(f->htil, R * H);
+    SF_F(f->htil2, R * H);
+    SF_F(f->x0, R * din0);
+    SF_F(f->xl, R * H);
+    SF_F(f->cache, step_cache);
+    SF_F(f->align, R * S);
+    SF_F(f->ctx, R * H);
+    SF_F(f->attn_cache, sf_attn_step_cache_floats((sf_attn_type)c->attention, 1, (int)R,
+                                                  (int)S, (int)H));
+    SF_F(f->logits, R * c->tgt_vocab_size);
+#undef SF_F
+    return sf_arena_alloc(ar, sizeof(int32_t) * (size_t)R, (void **)&f->ids);
+}
+
+/* Encode with the training code path (no dropout), then keep M, keys, states. */
+static sf_status sf_infer_encode(sf_infer *f, const int32_t *src)
+{
+    sf_s2s *m = f->m;
+    const sf_model_config *c = &m->cfg;
+    sf_backend *be = m->be;
+    const int n = f->n, S = f->S, H = c->hidden_size;
+    sf_s2s_batch b = {n, S, 1, src, f->src_len, NULL, NULL};
+    SF_TRY(sf_s2s_encode_only(m, &b));
+    sf_s2s_acts *a = m->acts;
+    SF_TRY(be->copy(be, f->M, a->M, (int64_t)n * S * H));
+    if (c->attention == 2) {
+        sf_attn_weights aw = {NULL, m->P.attn_w_q, m->P.attn_b_q, m->P.attn_w_k, m->P.attn_v,
+                              m->P.attn_w_c, m->P.attn_b_c};
+        SF_TRY(sf_attn_keys_fwd(be, SF_ATTN_MLP, n, S, H, f->M, &aw, f->keys));
+    }
+    const int he = sf_model_config_enc_h(c), D = c->bidirectional ? 2 : 1;
+    for (int l = 0; l < c->dec_layers; l++) {
+        if (c->bridge != 0) {
+            SF_TRY(be->fill(be, f->h[l], (int64_t)n * H, 0.0f));
+            if (f->c[l])
+                SF_TRY(be->fill(be, f->c[l], (int64_t)n * H, 0.0f));
+            continue;
+        }
+        for (int d = 0; d < D; d++) {
+            SF_TRY(be->copy2d(be, n, he, a->enc_hT[l][d], he, f->h[l] + d * he, H));
+            if (f->c[l])
+                SF_TRY(be->copy2d(be, n, he, a->enc_cT[l][d], he, f->c[l] + d * he, H));
+        }
+    }
+    return be->fill(be, f->htil, (int64_t)n * H, 0.0f);
+}
+
+sf_status sf_infer_start(sf_s2s *m, int n, int S, const int32_t *src, const int32_t *src_len,
+                         int max_rows, sf_infer **out)
+{
+    *out = NULL;
+    if (n < 1 || S < 1 || max_rows < n)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "bad decode batch n=%d S=%d max_rows=%d", n, S,
+                       max_rows);
+    sf_infer *f = calloc(1, sizeof *f);
+    if (!f)
+        return SF_FAIL(SF_ERR_OOM, "decoder state");
+    f->m = m, f->n = n, f->S = S, f->max_rows = max_rows, f->rows = n;
+    f->src_len = malloc(sizeof(int32_t) * (size_t)n);
+    sf_arena sizing, ar;
+    sf_arena_init_measure(&sizing, "decoder state");
+    sf_status st = f->src_len ? sf_infer_plan(f, &sizing) : SF_FAIL(SF_ERR_OOM, "lengths");
+    if (st == SF_OK)
+        st = m->be->alloc(m->be, sizing.used, &f->block);
+    if (st == SF_OK) {
+        memcpy(f->src_len, src_len, sizeof(int32_t) * (size_t)n);
+        sf_arena_init_external(&ar, f->block, sizing.used, "decoder state");
+        st = sf_infer_plan(f, &ar);
+    }
+    if (st == SF_OK)
+        st = sf_infer_encode(f, src);
+    if (st != SF_OK) {
+        sf_infer_free(f);
+        return st;
+    }
+    *out = f;
+    return SF_OK;
+}
+
+void sf_infer_free(sf_infer *f)
+{
+    if (!f)
+        return;
+    if (f->block)
+        f->m->be->free(f->m->be, f->block);
+    free(f->src_len);
+    free(f);
+}
+
+/* Attention for rows [r0, r0+k) that all belong to sentence s. */
+static sf_status sf_infer_attend(sf_infer *f, int r0, int k, int s)
+{
+    sf_s2s *m = f->m;
+    const sf_model_config *c = &m->cfg;
+    const int S = f->S, H = c->hidden_size, L = c->dec_layers;
+    const int64_t off = (int64_t)s * S * H;
+    sf_attn_weights aw = {m->P.attn_w_a, m->P.attn_w_q, m->P.attn_b_q, m->P.attn_w_k,
+                          m->P.attn_v,   m->P.attn_w_c, m->P.attn_b_c};
+    return sf_attn_step_fwd(m->be, (sf_attn_type)c->attention, 1, k, S, H, f->M + off,
+                            f->keys ? f->keys + off : NULL, &f->src_len[s], &aw,
+                            f->h[L - 1] + (int64_t)r0 * H, f->align + (int64_t)r0 * S,
+                            f->ctx + (int64_t)r0 * H, f->htil + (int64_t)r0 * H,
+                            f->attn_cache);
+}
+
+sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
+                        float *logprobs, float *attn)
+{
+    sf_s2s *m = f->m;
+    const sf_model_config *c = &m->cfg;
+    sf_backend *be = m->be;
+    const int H = c->hidden_size, E = c->emb_size, V = c->tgt_vocab_size;
+    const int din0 = c->input_feed ? E + H : E;
+    if (rows != f->rows || rows > f->max_rows)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "step over %d rows but the state has %d", rows,
+                       f->rows);
+    SF_TRY(be->upload(be, f->ids, prev, sizeof(int32_t) * (size_t)rows));
+    SF_TRY(sf_embed_fwd(be, rows, E, m->P.dec_emb, V, f->ids, f->x0, din0));
+    if (c->input_feed)
+        SF_TRY(be->copy2d(be, rows, H, f->htil, H, f->x0 + E, din0));
+    for (int l = 0; l < c->dec_layers; l++) {
+        sf_rnn_weights w = {m->P.dec[l].w_ih, m->P.dec[l].w_hh, m->P.dec[l].b_ih,
+                            m->P.dec[l].b_hh};
+        const float *x = l ? f->xl : f->x0;
+        SF_TRY(sf_rnn_step_fwd(be, (sf_cell_type)c->cell, rows, l ? H : din0, H, x,
+                               l ? H : din0, &w, f->h[l], f->c[l], NULL, f->h2[l], f->c2[l],
+                               f->cache));
+        SF_TRY(be->copy(be, f->h[l], f->h2[l], (int64_t)rows * H));
+        if (f->c[l])
+            SF_TRY(be->copy(be, f->c[l], f->c2[l], (int64_t)rows * H));
+        if (l + 1 < c->dec_layers)
+            SF_TRY(be->copy(be, f->xl, f->h[l], (int64_t)rows * H));
+    }
+    for (int r0 = 0; r0 < rows;) {
+        int k = 1;
+        while (r0 + k < rows && sent[r0 + k] == sent[r0])
+            k++;
+        if (sent[r0] < 0 || sent[r0] >= f->n)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d names sentence %d of %d", r0, sent[r0],
+                           f->n);
+        SF_TRY(sf_infer_attend(f, r0, k, sent[r0]));
+        r0 += k;
+    }
+    SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, rows, V, H, 1.0f, f->htil, H, m->P.gen_w, H,
+                     0.0f, f->logits, V));
+    SF_TRY(be->add_rowvec(be, rows, V, m->P.gen_b, f->logits));
+    SF_TRY(sf_log_softmax(be, rows, V, f->logits, f->logits));
+    SF_TRY(be->download(be, logprobs, f->logits, sizeof(float) * (size_t)rows * V));
+    if (attn)
+        SF_TRY(be->download(be, attn, f->align, sizeof(float) * (size_t)rows * f->S));
+    return SF_OK;
+}
+
+/* dst[r] = src[from[r]] for rows of width H. */
+static sf_status sf_gather_rows(sf_backend *be, int rows, int H, const int32_t *from,
+                                const float *src, float *dst)
+{
+    for (int r = 0; r < rows;) { /* copy runs of consecutive sources at once */
+        int k = 1;
+        while (r + k < rows && from[r + k] == from[r] + k)
+            k++;
+        SF_TRY(be->copy(be, dst + (int64_t)r * H, src + (int64_t)from[r] * H, (int64_t)k * H));
+        r += k;
+    }
+    return SF_OK;
+}
+
+sf_status sf_infer_reorder(sf_infer *f, int new_rows, const int32_t *from)
+{
+    const sf_model_config *c = &f->m->cfg;
+    sf_backend *be = f->m->be;
+    const int H = c->hidden_size;
+    if (new_rows < 0 || new_rows > f->max_rows)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "reorder to %d rows (at most %d)", new_rows,
+                       f->max_rows);
+    for (int r = 0; r < new_rows; r++)
+        if (from[r] < 0 || from[r] >= f->rows)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "new row %d comes from row %d of %d", r, from[r],
+                           f->rows);
+    for (int l = 0; l < c->dec_layers; l++) {
+        float *t;
+        SF_TRY(sf_gather_rows(be, new_rows, H, from, f->h[l], f->h2[l]));
+        t = f->h[l], f->h[l] = f->h2[l], f->h2[l] = t;
+        if (f->c[l]) {
+            SF_TRY(sf_gather_rows(be, new_rows, H, from, f->c[l], f->c2[l]));
+            t = f->c[l], f->c[l] = f->c2[l], f->c2[l] = t;
+        }
+    }
+    SF_TRY(sf_gather_rows(be, new_rows, H, from, f->htil, f->htil2));
+    float *t = f->htil;
+    f->htil = f->htil2, f->htil2 = t;
+    f->rows = new_rows;
+    return SF_OK;
+}

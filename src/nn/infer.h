@@ -1,0 +1,28 @@
+/* infer.h: the network for decoding: encode a batch once, then the decoder
+ * as start state + step, with rows (hypotheses) that a search can reorder,
+ * duplicate and drop. Attention keys are computed once per sentence; rows of
+ * one sentence that sit next to each other share its memory in one call. */
+#ifndef SF_NN_INFER_H
+#define SF_NN_INFER_H
+
+#include <stdint.h>
+
+#include "nn/s2s.h"
+
+typedef struct sf_infer sf_infer;
+
+/* Encode n sentences (src [n,S] host ids padded with 0, src_len [n] host) and
+ * set one decoder row per sentence (row i = sentence i). max_rows bounds the
+ * rows any later step may have (n x beam). */
+sf_status sf_infer_start(sf_s2s *m, int n, int S, const int32_t *src, const int32_t *src_len,
+                         int max_rows, sf_infer **out);
+/* One decoder step for `rows` rows: row r belongs to sentence sent[r] and
+ * last produced prev[r]. Writes log-probabilities [rows, V] and, when attn is
+ * not NULL, attention [rows, S] (0 beyond the sentence) to host memory. */
+sf_status sf_infer_step(sf_infer *inf, int rows, const int32_t *sent, const int32_t *prev,
+                        float *logprobs, float *attn);
+/* New row r continues old row from[r]. */
+sf_status sf_infer_reorder(sf_infer *inf, int new_rows, const int32_t *from);
+void sf_infer_free(sf_infer *inf);
+
+#endif
