@@ -26,6 +26,7 @@ int sf_cli_parse_int(const char *s, long lo, long hi, long *out);
 int sf_cli_parse_float(const char *s, float *out);
 
 extern const sf_command sf_cmd_train;
+extern const sf_command sf_cmd_score;
 extern const sf_command sf_cmd_vocab;
 extern const sf_command sf_cmd_info;
 
