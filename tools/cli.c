@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int sf_cli_fail(const char *cmd, sf_status st)
 {
@@ -44,4 +46,37 @@ int sf_cli_parse_float(const char *s, float *out)
         return -1;
     *out = v;
     return 0;
+}
+
+sf_status sf_cli_load_config(const char *name, sf_model_config *cfg, sf_train_opts *opts)
+{
+    const char *text = sf_preset_text(name);
+    if (!text)
+        return sf_opt_load_file(name, sf_model_config_spec, cfg, sf_train_opts_spec, opts);
+    char path[] = "/tmp/seqfuse-preset-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return sf_error(SF_ERR_IO, "cannot stage preset %s", name);
+    ssize_t n = write(fd, text, strlen(text));
+    close(fd);
+    sf_status st = n == (ssize_t)strlen(text)
+                       ? sf_opt_load_file(path, sf_model_config_spec, cfg, sf_train_opts_spec,
+                                          opts)
+                       : sf_error(SF_ERR_IO, "cannot stage preset %s", name);
+    unlink(path);
+    return st;
+}
+
+int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
+                      sf_model_config *cfg, sf_train_opts *opts, int *handled)
+{
+    sf_status st = SF_OK;
+    *handled = 1;
+    if (sf_opt_find(sf_model_config_spec, flag + 2))
+        st = sf_opt_set(sf_model_config_spec, cfg, flag + 2, value, flag);
+    else if (opts && sf_opt_find(sf_train_opts_spec, flag + 2))
+        st = sf_opt_set(sf_train_opts_spec, opts, flag + 2, value, flag);
+    else
+        *handled = 0;
+    return st == SF_OK ? SF_EXIT_OK : sf_cli_usage_error(cmd, "%s", sf_last_error());
 }

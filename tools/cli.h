@@ -3,7 +3,9 @@
 #ifndef SF_TOOLS_CLI_H
 #define SF_TOOLS_CLI_H
 
+#include "model/config.h"
 #include "seqfuse/seqfuse.h"
+#include "train/train_opts.h"
 
 #define SF_EXIT_OK 0
 #define SF_EXIT_ERROR 1
@@ -24,6 +26,13 @@ int sf_cli_usage_error(const char *cmd, const char *fmt, ...);
 int sf_cli_parse_int(const char *s, long lo, long hi, long *out);
 /* Parse a float; 0 on success. */
 int sf_cli_parse_float(const char *s, float *out);
+
+/* --config NAME|FILE: a built-in preset or a JSON/YAML file. */
+sf_status sf_cli_load_config(const char *name, sf_model_config *cfg, sf_train_opts *opts);
+/* "--hidden-size 256": set a model (or training, when opts) option by its key.
+ * *handled = 0 when the flag names no option; returns an exit code. */
+int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
+                      sf_model_config *cfg, sf_train_opts *opts, int *handled);
 
 extern const sf_command sf_cmd_train;
 extern const sf_command sf_cmd_score;

@@ -46,27 +46,6 @@ static void train_usage(void)
     sf_opt_print_help(sf_train_opts_spec, &o, stdout);
 }
 
-/* --config: a preset name or a file. */
-static sf_status train_load_config(const char *name, sf_trainer_args *a)
-{
-    const char *text = sf_preset_text(name);
-    if (!text)
-        return sf_opt_load_file(name, sf_model_config_spec, &a->cfg, sf_train_opts_spec,
-                                &a->opts);
-    char path[] = "/tmp/seqfuse-preset-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return sf_error(SF_ERR_IO, "cannot stage preset %s", name);
-    ssize_t n = write(fd, text, strlen(text));
-    close(fd);
-    sf_status st = n == (ssize_t)strlen(text)
-                       ? sf_opt_load_file(path, sf_model_config_spec, &a->cfg,
-                                          sf_train_opts_spec, &a->opts)
-                       : sf_error(SF_ERR_IO, "cannot stage preset %s", name);
-    unlink(path);
-    return st;
-}
-
 static const struct {
     const char *flag;
     size_t offset;
@@ -87,7 +66,7 @@ static int train_parse(int argc, char **argv, sf_trainer_args *a)
     /* the config goes first so that the other options override it */
     for (int i = 1; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config")) {
-            sf_status st = train_load_config(argv[i + 1], a);
+            sf_status st = sf_cli_load_config(argv[i + 1], &a->cfg, &a->opts);
             if (st != SF_OK)
                 return sf_cli_fail("train", st);
         }
@@ -109,15 +88,11 @@ static int train_parse(int argc, char **argv, sf_trainer_args *a)
             *(const char **)((char *)a + train_paths[k].offset) = val;
             continue;
         }
-        sf_status st;
-        if (sf_opt_find(sf_model_config_spec, arg + 2))
-            st = sf_opt_set(sf_model_config_spec, &a->cfg, arg + 2, val, arg);
-        else if (sf_opt_find(sf_train_opts_spec, arg + 2))
-            st = sf_opt_set(sf_train_opts_spec, &a->opts, arg + 2, val, arg);
-        else
+        int handled, rc = sf_cli_set_option("train", arg, val, &a->cfg, &a->opts, &handled);
+        if (rc != SF_EXIT_OK)
+            return rc;
+        if (!handled)
             return sf_cli_usage_error("train", "unknown option '%s'", arg);
-        if (st != SF_OK)
-            return sf_cli_usage_error("train", "%s", sf_last_error());
     }
     return SF_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn/attention.h"
 #include "nn/embedding.h"
@@ -263,6 +264,25 @@ static sf_status sf_generator_fwd(sf_s2s *m, sf_s2s_acts *a, int backward, float
                      H, 0.0f, a->d_out_in, H);
 }
 
+static double sf_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Close a timed stage: synchronize, add its seconds, restart the clock. */
+static sf_status sf_stage_end(sf_s2s *m, sf_s2s_stage stage, double *t0)
+{
+    if (!m->stage_seconds)
+        return SF_OK;
+    SF_TRY(m->be->sync(m->be));
+    double now = sf_clock();
+    m->stage_seconds[stage] += now - *t0;
+    *t0 = now;
+    return SF_OK;
+}
+
 sf_status sf_s2s_forward_backward(sf_s2s *m, const sf_s2s_batch *b, int train, int backward,
                                   float grad_scale, sf_s2s_loss *loss, float *logits_out)
 {
@@ -275,13 +295,19 @@ sf_status sf_s2s_forward_backward(sf_s2s *m, const sf_s2s_batch *b, int train, i
     SF_TRY(sf_upload_time_major(m, a->tgt_ids, b->tgt_in, b->B, b->T));
     SF_TRY(sf_upload_time_major(m, a->targets, b->tgt_out, b->B, b->T));
     SF_TRY(m->be->fill(m->be, a->zeros, (int64_t)b->B * m->cfg.hidden_size, 0.0f));
+    double t0 = m->stage_seconds ? sf_clock() : 0.0;
     SF_TRY(sf_enc_fwd(m, a, b, train));
+    SF_TRY(sf_stage_end(m, SF_STAGE_ENC_FWD, &t0));
     SF_TRY(sf_dec_fwd(m, a, b, train));
+    SF_TRY(sf_stage_end(m, SF_STAGE_DEC_FWD, &t0));
     SF_TRY(sf_generator_fwd(m, a, backward, grad_scale, loss, logits_out));
+    SF_TRY(sf_stage_end(m, SF_STAGE_GENERATOR, &t0));
     if (!backward)
         return SF_OK;
     SF_TRY(sf_dec_bwd(m, a));
-    return sf_enc_bwd(m, a);
+    SF_TRY(sf_stage_end(m, SF_STAGE_DEC_BWD, &t0));
+    SF_TRY(sf_enc_bwd(m, a));
+    return sf_stage_end(m, SF_STAGE_ENC_BWD, &t0);
 }
 
 sf_status sf_s2s_encode_only(sf_s2s *m, const sf_s2s_batch *b)

@@ -30,9 +30,20 @@ typedef struct sf_s2s {
     size_t ws_cap;
     sf_arena ws;
     struct sf_s2s_acts *acts;
+    double *stage_seconds; /* when set: seconds added per sf_s2s_stage (benchmarks) */
     float *host_scratch;   /* host staging (dropout masks, ids) */
     size_t host_cap;       /* bytes */
 } sf_s2s;
+
+/* Stages timed when m->stage_seconds is set (each boundary synchronizes). */
+typedef enum sf_s2s_stage {
+    SF_STAGE_ENC_FWD = 0,
+    SF_STAGE_DEC_FWD,     /* cells and attention over all target steps */
+    SF_STAGE_GENERATOR,   /* output layer, softmax + loss, and their backward */
+    SF_STAGE_DEC_BWD,
+    SF_STAGE_ENC_BWD,
+    SF_STAGE_COUNT
+} sf_s2s_stage;
 
 typedef struct sf_s2s_batch {
     int B, S, T;
