@@ -9,6 +9,8 @@
 
 #include "core/rng.h"
 #include "sf_test.h"
+#include "model/model_io.h"
+#include "seqfuse/tokenizer.h"
 #include "train/trainer.h"
 
 static const char *const words[] = {"red",   "green", "blue", "cyan", "black", "white",
@@ -177,6 +179,49 @@ START_TEST(test_corpus_errors)
 }
 END_TEST
 
+START_TEST(test_pretrained_frozen)
+{
+    char dir[4096], out[4200], glove[4200], path[4300];
+    sf_test_tmpdir(dir, sizeof dir);
+    write_task(dir, "train", 200, 1, 9);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(glove, sizeof glove, "%s/vectors.txt", dir);
+    FILE *f = fopen(glove, "w");
+    for (int w = 0; w < 12; w++) { /* GloVe text: word v1 .. v16 */
+        fprintf(f, "%s", words[w]);
+        for (int k = 0; k < 16; k++)
+            fprintf(f, " %.4f", 0.01f * (float)(w * 16 + k) - 0.5f);
+        fputc('\n', f);
+    }
+    fclose(f);
+    sf_trainer_args a;
+    sf_trainer_result res;
+    tiny_args(&a, dir, out);
+    a.src_embeddings = glove, a.opts.freeze_embeddings = 1, a.opts.max_steps = 5;
+    ck_assert_msg(sf_train(&a, &res) == SF_OK, "%s", sf_last_error());
+    sf_model_file m;
+    ck_assert_int_eq(sf_model_load(res.model_path, &m), SF_OK);
+    sf_spm *spm;
+    ck_assert_int_eq(sf_spm_load_bytes(m.blobs.spm_src, m.blobs.spm_src_n, &spm), SF_OK);
+    const sf_param *emb = sf_param_find(&m.layout, "encoder.embeddings.weight");
+    int matched = 0;
+    for (int w = 0; w < 12; w++) {
+        snprintf(path, sizeof path, "\xe2\x96\x81%s", words[w]);
+        int32_t id = sf_spm_piece_to_id(spm, path);
+        if (id == SF_UNK_ID)
+            continue;
+        matched++;
+        for (int k = 0; k < 16; k++)
+            ck_assert_float_eq_tol(m.params[emb->offset + id * 16 + k],
+                                   0.01f * (float)(w * 16 + k) - 0.5f, 1e-6f);
+    }
+    ck_assert_int_ge(matched, 6);
+    sf_spm_free(spm);
+    sf_model_file_free(&m);
+    sf_test_rmtree(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("train");
@@ -185,6 +230,7 @@ int main(void)
     tcase_add_test(tc, test_exact_resume);
     tcase_add_test(tc, test_stop_request);
     tcase_add_test(tc, test_corpus_errors);
+    tcase_add_test(tc, test_pretrained_frozen);
     tcase_add_test(tc, test_learns_reversal);
     suite_add_tcase(s, tc);
     return sf_test_main(s);

@@ -36,6 +36,10 @@ static void train_usage(void)
            "  --tsv FILE                  or one file: source TAB target\n"
            "  --valid-src FILE --valid-tgt FILE  validation text\n"
            "  --src-spm FILE --tgt-spm FILE      existing SentencePiece models\n"
+           "  --src-embeddings FILE --tgt-embeddings FILE  word2vec (text or binary) or\n"
+           "                              GloVe vectors for the embeddings (matched to pieces,\n"
+           "                              with and without the word-boundary mark);\n"
+           "                              --freeze-embeddings true keeps them fixed\n"
            "  --out DIR                   output folder\n"
            "  --config NAME|FILE          preset (%s) or a JSON/YAML file\n"
            "  --resume                    continue from DIR/checkpoint.safetensors\n"
@@ -57,6 +61,8 @@ static const struct {
     {"--valid-tgt", offsetof(sf_trainer_args, valid_tgt)},
     {"--src-spm", offsetof(sf_trainer_args, src_spm)},
     {"--tgt-spm", offsetof(sf_trainer_args, tgt_spm)},
+    {"--src-embeddings", offsetof(sf_trainer_args, src_embeddings)},
+    {"--tgt-embeddings", offsetof(sf_trainer_args, tgt_embeddings)},
     {"--out", offsetof(sf_trainer_args, out_dir)},
     {"--device", offsetof(sf_trainer_args, device)},
 };

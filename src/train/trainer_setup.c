@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "model/model_io.h"
+#include "train/pretrained.h"
 #include "train/trainer_internal.h"
 
 double sf_now(void)
@@ -148,6 +149,25 @@ static sf_status sf_setup_corpora(sf_trainer *t)
     return SF_OK;
 }
 
+/* Pretrained vectors into the host copy of the freshly initialised weights. */
+static sf_status sf_setup_pretrained(sf_trainer *t, float *host)
+{
+    const sf_trainer_args *a = t->a;
+    const sf_param *enc = sf_param_find(&t->m->layout, "encoder.embeddings.weight");
+    const sf_param *dec = sf_param_find(&t->m->layout, "decoder.embeddings.weight");
+    if (a->src_embeddings)
+        SF_TRY(sf_pretrained_apply(a->src_embeddings, SF_EMB_AUTO, t->spm_src,
+                                   t->cfg.src_vocab_size, t->cfg.emb_size, host + enc->offset,
+                                   NULL));
+    if (a->tgt_embeddings)
+        SF_TRY(sf_pretrained_apply(a->tgt_embeddings, SF_EMB_AUTO, t->spm_tgt,
+                                   t->cfg.tgt_vocab_size, t->cfg.emb_size, host + dec->offset,
+                                   NULL));
+    if (t->o.freeze_embeddings && !a->src_embeddings && !a->tgt_embeddings)
+        sf_log_warn("--freeze-embeddings without pretrained embeddings keeps random ones fixed");
+    return SF_OK;
+}
+
 /* Vocabulary sizes come from the tokenizers; the config's are upper bounds. */
 static sf_status sf_setup_model(sf_trainer *t)
 {
@@ -165,7 +185,9 @@ static sf_status sf_setup_model(sf_trainer *t)
     sf_rng init;
     sf_rng_seed(&init, (uint64_t)t->o.seed);
     sf_params_init_uniform(&t->m->layout, host, 0.1f, &init);
-    sf_status st = t->be->upload(t->be, t->m->params, host, bytes);
+    sf_status st = sf_setup_pretrained(t, host);
+    if (st == SF_OK)
+        st = t->be->upload(t->be, t->m->params, host, bytes);
     free(host);
     SF_TRY(st);
     SF_TRY(sf_optim_init(&t->opt, t->be, &t->m->layout, &t->o));
