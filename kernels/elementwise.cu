@@ -2,26 +2,7 @@
 // broadcast add_rowvec, and the beta scaling of sgemm's K = 0 case. Grid-stride
 // loops with 64-bit indices: any n works with a bounded grid; n <= 0 launches nothing.
 #include "kernels.h"
-
-#define SF_EW_THREADS 256
-#define SF_EW_MAX_BLOCKS 4096 // ~4 waves of resident blocks on a 132-SM H100
-
-// Blocks for n elements: enough to cover n once, capped (the loop strides on).
-static unsigned int sf_ew_blocks(int64_t n)
-{
-    int64_t blocks = (n - 1) / SF_EW_THREADS + 1; // n > 0; no overflow near INT64_MAX
-    return (unsigned int)(blocks < SF_EW_MAX_BLOCKS ? blocks : SF_EW_MAX_BLOCKS);
-}
-
-__device__ static inline int64_t sf_ew_first(void)
-{
-    return (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-}
-
-__device__ static inline int64_t sf_ew_stride(void)
-{
-    return (int64_t)gridDim.x * blockDim.x;
-}
+#include "launch.cuh"
 
 // x: [n]
 __global__ static void sf_fill_kernel(float *x, int64_t n, float v)

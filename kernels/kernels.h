@@ -41,6 +41,98 @@ cudaError_t sf_kernel_sumsq(int64_t n, const float *x, double *scratch, cudaStre
 cudaError_t sf_kernel_gemm_beta(float *C, int rows, int cols, int ld, int64_t stride,
                                 int batch, float beta, cudaStream_t stream);
 
+/* ------------------------------------------------ adam.cu */
+
+/* p, g, m, v: [n]; Adam as the CPU's cpu_adam, the same float operations in
+ * the same order: gi = g*gscale; m = b1 m + (1-b1) gi; v = b2 v + (1-b2) gi gi;
+ * p -= (lr/bc1) m / (sqrt(v)/sqrt(bc2) + eps). */
+cudaError_t sf_kernel_adam(int64_t n, float *p, const float *g, float *m, float *v,
+                           float gscale, float lr, float b1, float b2, float eps, float bc1,
+                           float bc2, cudaStream_t stream);
+
+/* ------------------------------------------------ attention.cu */
+
+/* Rows r = b*K + j use sentence b's src_len[b] (a DEVICE array here; the
+ * backend op copies the caller's host array over). */
+/* scores, align: [R, S] (may alias); src_len: [R / K]. Masked softmax over
+ * s < src_len[b], align 0 beyond; one block per row. */
+cudaError_t sf_kernel_attn_softmax_fwd(int64_t R, int K, int S, const int32_t *src_len,
+                                       const float *scores, float *align, cudaStream_t stream);
+/* align, dalign, dscores: [R, S]; dscores = align * (dalign - sum_s align*dalign);
+ * dscores may alias either input. One block per row. */
+cudaError_t sf_kernel_attn_softmax_bwd(int64_t R, int S, const float *align,
+                                       const float *dalign, float *dscores,
+                                       cudaStream_t stream);
+/* keys: [B, S, H]; q: [B*K, H]; b_q, v: [H]; src_len: [B]; scores: [B*K, S].
+ * scores[r, s] = v . tanh(q[r] + b_q + keys[b, s]) for s < src_len[b], else 0.
+ * One warp per (r, s). */
+cudaError_t sf_kernel_attn_mlp_score_fwd(int B, int K, int S, int H, const int32_t *src_len,
+                                         const float *keys, const float *q, const float *b_q,
+                                         const float *v, float *scores, cudaStream_t stream);
+/* Its backward with t = tanh(q[r] + b_q + keys[b, s]) and g = dscores[r, s] v (1 - t^2):
+ * dq [B*K, H] = sum_s g (overwritten); dkeys [B, S, H] += sum_j g over the K rows of
+ * sentence b, in row order (no atomics); dvpart [B*K, H] = sum_s dscores t
+ * (overwritten; skipped when NULL). Positions s >= src_len[b] add nothing. */
+cudaError_t sf_kernel_attn_mlp_score_bwd(int B, int K, int S, int H, const int32_t *src_len,
+                                         const float *keys, const float *q, const float *b_q,
+                                         const float *v, const float *dscores, float *dq,
+                                         float *dkeys, float *dvpart, cudaStream_t stream);
+/* x: [N, H]; bias: [H] or NULL; x = act(x + bias), act tanh if use_tanh else identity */
+cudaError_t sf_kernel_bias_act_fwd(int64_t N, int H, int use_tanh, const float *bias,
+                                   float *x, cudaStream_t stream);
+/* y, dy, dx: [N, H] (dx may alias dy); dx = dy * act'(y), act' = 1 - y^2 for tanh */
+cudaError_t sf_kernel_bias_act_bwd(int64_t N, int H, int use_tanh, const float *y,
+                                   const float *dy, float *dx, cudaStream_t stream);
+
+/* ------------------------------------------------ embed.cu: id range checks */
+
+/* The few values an op reads back to the host in one copy: the first row whose
+ * id failed a range check (SF_KERNEL_NO_BAD_ROW when none), sums and a count. */
+typedef struct sf_kernel_result {
+    unsigned long long bad_row;
+    double sum[2];
+    long long count;
+} sf_kernel_result;
+#define SF_KERNEL_NO_BAD_ROW 0xffffffffffffffffull
+
+/* ids: [N] (device); res->bad_row = the smallest n with ids[n] outside [0, V), or
+ * SF_KERNEL_NO_BAD_ROW (set first, by a memset on the stream). The kernels that
+ * take `res` below do nothing at all when a bad row was found, so an op that
+ * runs this check first writes nothing on bad input. */
+cudaError_t sf_kernel_check_ids(int64_t N, const int32_t *ids, int V, sf_kernel_result *res,
+                                cudaStream_t stream);
+
+/* ------------------------------------------------ embed.cu */
+
+/* table: [V, E]; ids: [N] (device, checked); out: [N, ldo]; out[n, 0:E] = table[ids[n]] */
+cudaError_t sf_kernel_embed_fwd(int64_t N, int E, const float *table, const int32_t *ids,
+                                float *out, int ldo, const sf_kernel_result *res,
+                                cudaStream_t stream);
+/* dout: [N, lddo]; ids: [N] (device, checked); dtable: [V, E];
+ * dtable[ids[n]] += dout[n, 0:E] for ids[n] != 0. deterministic: each (id, column)
+ * sums its rows in row order, bit for bit as the CPU loop (blocks own column
+ * ranges and a share of the ids, scanning all rows); else one atomicAdd per
+ * element (faster with many rows, order-dependent rounding). */
+cudaError_t sf_kernel_embed_bwd(int64_t N, int E, const float *dout, int lddo,
+                                const int32_t *ids, float *dtable, int deterministic,
+                                const sf_kernel_result *res, cudaStream_t stream);
+
+/* ------------------------------------------------ loss.cu */
+
+/* logits, dlogits: [N, V] (may alias; dlogits NULL: forward only); targets: [N]
+ * (device, checked; 0 = pad); row_sums: [N, 2] device doubles (scratch).
+ * One block per row (max-subtracted, sums of exp in double), then one block
+ * adds the rows in a fixed order: res->sum[0] = smoothed loss, sum[1] = NLL,
+ * count = non-pad rows. Gradient as the CPU's: grad_scale (p - eps/V -
+ * (1-eps) onehot), pad rows 0. */
+cudaError_t sf_kernel_xent_fwd_bwd(int64_t N, int V, const float *logits,
+                                   const int32_t *targets, float eps, float grad_scale,
+                                   float *dlogits, double *row_sums, sf_kernel_result *res,
+                                   cudaStream_t stream);
+/* x, out: [N, V] (may alias); out = x - logsumexp(x) per row, one block per row */
+cudaError_t sf_kernel_log_softmax(int64_t N, int V, const float *x, float *out,
+                                  cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

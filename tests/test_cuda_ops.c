@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/backend.h"
-#include "sf_test.h"
+#include "sf_test_cuda.h"
 
 /* Tolerances, as sf_test_tol_ratio's (atol, rtol). sgemm in FP32: cuBLAS and
  * OpenBLAS sum in different orders, K <= 129 terms in [-1, 1]. TF32 rounds the
@@ -27,8 +26,6 @@
  * rounding at most by 1 ulp (2e-6 at |sum| < 32). atol 1e-5, rtol 1e-6. */
 #define COLSUM_ATOL 1e-5
 #define COLSUM_RTOL 1e-6
-
-static sf_backend *g_cpu, *g_gpu;
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -506,17 +503,9 @@ END_TEST
 
 int main(void)
 {
-    int count = sf_cuda_device_count();
-    if (count == 0) {
-        printf("SKIP: no CUDA device (%d visible; %s)\n", count,
-               sf_cuda_compiled() ? "CUDA compiled in" : "built without CUDA");
-        return 77;
-    }
-    if (sf_backend_open("cpu", &g_cpu) != SF_OK || sf_backend_open("cuda:0", &g_gpu) != SF_OK) {
-        fprintf(stderr, "cannot open the backends: %s\n", sf_last_error());
-        sf_backend_close(g_cpu);
-        return 1;
-    }
+    int rc = sf_test_cuda_open();
+    if (rc != 0)
+        return rc;
     Suite *s = suite_create("cuda_ops");
     TCase *tc = tcase_create("sgemm");
     tcase_add_loop_test(tc, test_sgemm_parity, 0, 4 * N_GEMM_CASES);
@@ -540,8 +529,7 @@ int main(void)
     tcase_add_test(tc, test_oom);
     tcase_add_test(tc, test_devices);
     suite_add_tcase(s, tc);
-    int rc = sf_test_main(s);
-    sf_backend_close(g_gpu);
-    sf_backend_close(g_cpu);
+    rc = sf_test_main(s);
+    sf_test_cuda_close();
     return rc;
 }

@@ -71,11 +71,14 @@ struct sf_backend {
     /* sum of squares of x[0..n), accumulated in double, written to host *out */
     sf_status (*sumsq)(sf_backend *be, int64_t n, const float *x, double *out);
 
-    /* attention, loss, embedding (src/nn/attention.c, loss.c) */
+    /* attention, loss, embedding (src/nn/attention.c, loss.c, embedding.c) */
     /* Rows r = b*K + j: K query rows per sentence b (beam width; 1 in training)
-     * share that sentence's source memory and src_len[b] (0 <= src_len[b] <= S). */
+     * share that sentence's source memory and src_len[b] (0 <= src_len[b] <= S).
+     * src_len: HOST array on every backend (the batch owns it; the CUDA backend
+     * copies it to a device buffer inside the op, so it may change on return).
+     * ids, targets: DEVICE arrays (uploaded with be->upload), like the floats. */
     /* Masked softmax over s < src_len[b]; align is exactly 0 beyond (an empty
-     * row is all 0). May run in place. scores, align: [B*K, S]; src_len: [B] */
+     * row is all 0). May run in place. scores, align: [B*K, S]; src_len: [B] host */
     sf_status (*attn_softmax_fwd)(sf_backend *be, int B, int K, int S,
                                   const int32_t *src_len, const float *scores, float *align);
     /* dscores = align * (dalign - sum_s align*dalign); may run in place.
@@ -83,12 +86,13 @@ struct sf_backend {
     sf_status (*attn_softmax_bwd)(sf_backend *be, int64_t R, int S, const float *align,
                                   const float *dalign, float *dscores);
     /* Additive score: scores[r,s] = v . tanh(q[r] + b_q + keys[b,s]) for s < src_len[b],
-     * 0 beyond. keys: [B, S, H]; q: [B*K, H] (W_q h); b_q, v: [H]; scores: [B*K, S] */
+     * 0 beyond. keys: [B, S, H]; q: [B*K, H] (W_q h); b_q, v: [H]; scores: [B*K, S];
+     * src_len: [B] host */
     sf_status (*attn_mlp_score_fwd)(sf_backend *be, int B, int K, int S, int H,
                                     const int32_t *src_len, const float *keys, const float *q,
                                     const float *b_q, const float *v, float *scores);
     /* Its backward: dq [B*K, H] overwritten; dkeys [B, S, H], db_q [H], dv [H]
-     * accumulated (+=; db_q and dv may be NULL). dscores: [B*K, S] */
+     * accumulated (+=; db_q and dv may be NULL). dscores: [B*K, S]; src_len: [B] host */
     sf_status (*attn_mlp_score_bwd)(sf_backend *be, int B, int K, int S, int H,
                                     const int32_t *src_len, const float *keys, const float *q,
                                     const float *b_q, const float *v, const float *dscores,
@@ -102,21 +106,25 @@ struct sf_backend {
     sf_status (*bias_act_bwd)(sf_backend *be, int64_t N, int H, int use_tanh, const float *y,
                               const float *dy, float *dx, float *dbias);
     /* Label-smoothed cross-entropy, fused with softmax. logits [N, V]; targets [N]
-     * (0 = pad: skipped). Per token (1-eps)(-log p_gold) + eps/V sum_v(-log p_v).
+     * (device; 0 = pad: skipped). Per token (1-eps)(-log p_gold) + eps/V sum_v(-log p_v).
      * Sets host *loss_sum, *nll_sum (summed in double) and *ntok. dlogits [N, V]
      * (may alias logits, or NULL for forward only) = grad_scale * dloss/dlogits,
-     * pad rows 0. A target outside [0, V) is SF_ERR_INVALID_ARG, nothing written. */
+     * pad rows 0. A target outside [0, V) is SF_ERR_INVALID_ARG naming row and value,
+     * nothing written. CUDA: waits for its sums (one stream sync per call). */
     sf_status (*xent_fwd_bwd)(sf_backend *be, int64_t N, int V, const float *logits,
                               const int32_t *targets, float eps, float grad_scale,
                               float *dlogits, double *loss_sum, double *nll_sum,
                               int64_t *ntok);
     /* out = x - logsumexp(x) per row; may run in place. x, out: [N, V] */
     sf_status (*log_softmax)(sf_backend *be, int64_t N, int V, const float *x, float *out);
-    /* out[n, 0:E] = table[ids[n]] (row stride ldo). table: [V, E]; ids: [N]. */
+    /* out[n, 0:E] = table[ids[n]] (row stride ldo). table: [V, E]; ids: [N] (device).
+     * An id outside [0, V) is SF_ERR_INVALID_ARG naming row and value, nothing
+     * written (CUDA: checked on the device, one stream sync per call; so in bwd). */
     sf_status (*embed_fwd)(sf_backend *be, int64_t N, int E, const float *table, int V,
                            const int32_t *ids, float *out, int ldo);
     /* dtable[ids[n]] += dout[n, 0:E] (row stride lddo), skipping id 0 (pad row
-     * never changes); deterministic. dtable: [V, E] */
+     * never changes); deterministic (the CPU's order of adds; on CUDA unless
+     * sf_cuda_backend_set_deterministic(be, 0)). dtable: [V, E]; ids: [N] (device) */
     sf_status (*embed_bwd)(sf_backend *be, int64_t N, int E, const float *dout, int lddo,
                            const int32_t *ids, float *dtable, int V);
 
@@ -175,6 +183,11 @@ sf_status sf_cuda_backend_create(int device_index, sf_backend **out);
 sf_status sf_cuda_backend_set_tf32(sf_backend *be, int on);
 /* Threads for the CPU backend's BLAS and OpenMP loops (0 = all cores). */
 void sf_cpu_set_threads(int n);
+/* Let a CUDA backend's embed_bwd add with atomics (on = 0: faster with many
+ * rows, rounding depends on scheduling) or not (1, the default: each element
+ * sums its rows in row order, bit for bit as the CPU backend, so runs are
+ * exactly reproducible). Errors as sf_cuda_backend_set_tf32. */
+sf_status sf_cuda_backend_set_deterministic(sf_backend *be, int on);
 /* Whether this build has CUDA compiled in, and how many devices are visible. */
 int sf_cuda_compiled(void);
 int sf_cuda_device_count(void);

@@ -1,37 +1,14 @@
 /* cuda_backend.c: the backend table on one CUDA device. Every op is enqueued
  * on the backend's stream; products through cuBLAS (bound to that stream),
- * element-wise ops and reductions through kernels/{elementwise,reduce}.cu.
- * upload/download (and sumsq, which returns a host value) return only when done. */
+ * element-wise ops, Adam and reductions through kernels/{elementwise,adam,
+ * reduce}.cu; the attention, loss and embedding ops are in cuda_nn_ops.c.
+ * upload/download (and ops that return host values) return only when done. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <cublas_v2.h>
-#include <cuda_runtime_api.h>
-
-#include "backend/backend.h"
-#include "backend/cuda/cuda_util.h"
+#include "backend/cuda/cuda_impl.h"
 #include "core/log.h"
-#include "kernels.h" /* kernels/ is on the library's include path */
-
-typedef struct cuda_backend {
-    sf_backend be;          /* first: be.impl points back at this struct */
-    cudaStream_t stream;
-    cublasHandle_t blas;    /* bound to stream */
-    int allow_tf32;         /* sgemm may use TF32 tensor cores (off by default) */
-    double *scratch;        /* [SF_KERNEL_SUMSQ_BLOCKS + 1] for sumsq; ops are
-                             * stream-ordered, so one per backend suffices */
-    char name[24];          /* "cuda:N" */
-} cuda_backend;
-
-static cuda_backend *cuda_impl(sf_backend *be) { return (cuda_backend *)be->impl; }
-
-/* Make this backend's device current for the calling thread. */
-static sf_status cuda_enter(sf_backend *be)
-{
-    SF_CUDA_CHECK(cudaSetDevice(be->device_index));
-    return SF_OK;
-}
 
 /* ------------------------------------------------------------------ memory */
 
@@ -292,6 +269,21 @@ static sf_status cuda_sumsq(sf_backend *be, int64_t n, const float *x, double *o
     return cuda_memcpy_sync(be, out, cb->scratch, sizeof *out, cudaMemcpyDeviceToHost);
 }
 
+/* ------------------------------------------------------------------ adam */
+
+// p, g, m, v: [n]
+static sf_status cuda_adam(sf_backend *be, int64_t n, float *p, const float *g, float *m,
+                           float *v, float gscale, float lr, float b1, float b2, float eps,
+                           float bc1, float bc2)
+{
+    if (n <= 0)
+        return SF_OK;
+    SF_TRY(cuda_enter(be));
+    SF_CUDA_CHECK(sf_kernel_adam(n, p, g, m, v, gscale, lr, b1, b2, eps, bc1, bc2,
+                                 cuda_impl(be)->stream));
+    return SF_OK;
+}
+
 /* --------------------------------------------------------------- lifetime */
 
 /* Releases whatever cuda_init managed to create; errors only warn. */
@@ -303,12 +295,18 @@ static void cuda_destroy(sf_backend *be)
             (void)cudaStreamSynchronize(cb->stream);
         if (cb->scratch && cudaFree(cb->scratch) != cudaSuccess)
             sf_log_warn("%s: cudaFree(scratch) failed", be->name);
+        if (cb->result && cudaFree(cb->result) != cudaSuccess)
+            sf_log_warn("%s: cudaFree(result) failed", be->name);
+        for (int i = 0; i < CUDA_WORK_SLOTS; i++)
+            if (cb->work[i] && cudaFree(cb->work[i]) != cudaSuccess)
+                sf_log_warn("%s: cudaFree(work[%d]) failed", be->name, i);
         if (cb->blas && cublasDestroy(cb->blas) != CUBLAS_STATUS_SUCCESS)
             sf_log_warn("%s: cublasDestroy failed", be->name);
         if (cb->stream && cudaStreamDestroy(cb->stream) != cudaSuccess)
             sf_log_warn("%s: cudaStreamDestroy failed", be->name);
     }
     (void)cudaGetLastError();
+    free(cb->len_host);
     free(cb);
 }
 
@@ -321,6 +319,7 @@ static sf_status cuda_init(cuda_backend *cb)
     SF_CUBLAS_CHECK(cublasSetMathMode(cb->blas, CUBLAS_DEFAULT_MATH));
     SF_CUDA_CHECK(cudaMalloc((void **)&cb->scratch,
                              (SF_KERNEL_SUMSQ_BLOCKS + 1) * sizeof(double)));
+    SF_CUDA_CHECK(cudaMalloc((void **)&cb->result, sizeof *cb->result));
     return SF_OK;
 }
 
@@ -343,7 +342,9 @@ static void cuda_fill_table(sf_backend *be)
     be->add_rowvec = cuda_add_rowvec;
     be->colsum_acc = cuda_colsum_acc;
     be->sumsq = cuda_sumsq;
+    be->adam = cuda_adam;
     be->destroy = cuda_destroy;
+    sf_cuda_install_nn_ops(be);
 }
 
 sf_status sf_cuda_backend_create(int device_index, sf_backend **out)
@@ -367,6 +368,7 @@ sf_status sf_cuda_backend_create(int device_index, sf_backend **out)
     cb->be.name = cb->name;
     cb->be.device_index = device_index;
     cb->be.impl = cb;
+    cb->deterministic = 1; /* reproducible runs by default */
     cuda_fill_table(&cb->be);
     sf_status st = cuda_init(cb);
     if (st == SF_OK)
@@ -389,6 +391,15 @@ sf_status sf_cuda_backend_set_tf32(sf_backend *be, int on)
     SF_CUBLAS_CHECK(cublasSetMathMode(cb->blas, on ? CUBLAS_TF32_TENSOR_OP_MATH
                                                    : CUBLAS_DEFAULT_MATH));
     cb->allow_tf32 = on ? 1 : 0;
+    return SF_OK;
+}
+
+sf_status sf_cuda_backend_set_deterministic(sf_backend *be, int on)
+{
+    if (!be || be->kind != SF_DEVICE_CUDA || !be->impl)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "deterministic mode is a CUDA setting; backend %s "
+                       "is not CUDA", be && be->name ? be->name : "(null)");
+    cuda_impl(be)->deterministic = on ? 1 : 0;
     return SF_OK;
 }
 
