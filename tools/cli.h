@@ -36,6 +36,7 @@ int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
 
 extern const sf_command sf_cmd_train;
 extern const sf_command sf_cmd_score;
+extern const sf_command sf_cmd_bench;
 extern const sf_command sf_cmd_vocab;
 extern const sf_command sf_cmd_info;
 

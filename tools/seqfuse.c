@@ -8,6 +8,7 @@
 static const sf_command *const sf_commands[] = {
     &sf_cmd_train,
     &sf_cmd_score,
+    &sf_cmd_bench,
     &sf_cmd_vocab,
     &sf_cmd_info,
     NULL, /* the table ends with NULL */
