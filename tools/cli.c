@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -79,4 +80,50 @@ int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
     else
         *handled = 0;
     return st == SF_OK ? SF_EXIT_OK : sf_cli_usage_error(cmd, "%s", sf_last_error());
+}
+
+sf_status sf_atomic_out_open(sf_atomic_out *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    if (!path) {
+        o->f = stdout;
+        return SF_OK;
+    }
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
+        if (fd >= 0)
+            close(fd);
+        return sf_error(SF_ERR_IO, "cannot create %s: %s", o->tmp, strerror(errno));
+    }
+    fchmod(fd, 0644);
+    return SF_OK;
+}
+
+sf_status sf_atomic_out_close(sf_atomic_out *o, sf_status st)
+{
+    if (!o->path) {
+        if (fflush(stdout) != 0 && st == SF_OK)
+            st = sf_error(SF_ERR_IO, "writing to stdout failed: %s", strerror(errno));
+        return st;
+    }
+    if (st == SF_OK && (fflush(o->f) != 0 || fsync(fileno(o->f)) != 0))
+        st = sf_error(SF_ERR_IO, "writing %s failed: %s", o->tmp, strerror(errno));
+    if (fclose(o->f) != 0 && st == SF_OK)
+        st = sf_error(SF_ERR_IO, "writing %s failed: %s", o->tmp, strerror(errno));
+    o->f = NULL;
+    if (st == SF_OK && rename(o->tmp, o->path) != 0)
+        st = sf_error(SF_ERR_IO, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
+    if (st != SF_OK)
+        unlink(o->tmp);
+    return st;
+}
+
+int sf_cli_mkdir(const char *dir)
+{
+    struct stat sb;
+    if (mkdir(dir, 0755) == 0)
+        return 0;
+    return errno == EEXIST && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) ? 0 : -1;
 }

@@ -3,6 +3,8 @@
 #ifndef SF_TOOLS_CLI_H
 #define SF_TOOLS_CLI_H
 
+#include <stdio.h>
+
 #include "model/config.h"
 #include "seqfuse/seqfuse.h"
 #include "train/train_opts.h"
@@ -34,6 +36,23 @@ sf_status sf_cli_load_config(const char *name, sf_model_config *cfg, sf_train_op
 int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
                       sf_model_config *cfg, sf_train_opts *opts, int *handled);
 
+/* An output file that appears under its name only when complete: written to a
+ * temporary file in the same folder, renamed on success, removed on failure.
+ * path NULL = stdout. */
+typedef struct sf_atomic_out {
+    FILE *f;
+    char tmp[4200];
+    const char *path;
+} sf_atomic_out;
+sf_status sf_atomic_out_open(sf_atomic_out *o, const char *path);
+/* Finish: on st == SF_OK flush, fsync and rename; otherwise discard. Returns the
+ * final status. */
+sf_status sf_atomic_out_close(sf_atomic_out *o, sf_status st);
+/* mkdir that accepts an existing folder; 0 on success. */
+int sf_cli_mkdir(const char *dir);
+
+extern const sf_command sf_cmd_translate;
+extern const sf_command sf_cmd_score_model;
 extern const sf_command sf_cmd_train;
 extern const sf_command sf_cmd_score;
 extern const sf_command sf_cmd_bench;

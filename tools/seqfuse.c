@@ -7,6 +7,8 @@
 
 static const sf_command *const sf_commands[] = {
     &sf_cmd_train,
+    &sf_cmd_translate,
+    &sf_cmd_score_model,
     &sf_cmd_score,
     &sf_cmd_bench,
     &sf_cmd_vocab,
@@ -23,7 +25,7 @@ static void sf_main_usage(FILE *out)
             "       seqfuse --version\n\ncommands:\n",
             sf_version());
     for (size_t i = 0; sf_commands[i]; i++)
-        fprintf(out, "  %-10s %s\n", sf_commands[i]->name, sf_commands[i]->summary);
+        fprintf(out, "  %-12s %s\n", sf_commands[i]->name, sf_commands[i]->summary);
     fprintf(out, "\nexit codes: 0 success, 1 runtime error, 2 bad usage\n");
 }
 
