@@ -142,30 +142,47 @@ static sf_status sf_tr_reorder(void *ctx, int32_t rows, const int32_t *from)
     return sf_infer_reorder(((sf_tr_decoder *)ctx)->inf, rows, from);
 }
 
+/* Pad sequences src[idx[0..k)] into one batch, encode it, and run the search. */
+static sf_status sf_search_batch(sf_s2s *m, const int32_t *const *src, const int32_t *len,
+                                 const int32_t *idx, int k, const sf_search_opts *so,
+                                 sf_search_result *r)
+{
+    int32_t S = 0;
+    for (int i = 0; i < k; i++)
+        S = len[idx[i]] > S ? len[idx[i]] : S;
+    int32_t *buf = calloc((size_t)k * S, sizeof(int32_t)), *lens = malloc(sizeof(int32_t) * k);
+    sf_status st = buf && lens ? SF_OK : SF_FAIL(SF_ERR_OOM, "batch of %d sentences", k);
+    for (int i = 0; st == SF_OK && i < k; i++) {
+        memcpy(buf + (size_t)i * S, src[idx[i]], sizeof(int32_t) * (size_t)len[idx[i]]);
+        lens[i] = len[idx[i]];
+    }
+    sf_tr_decoder dec = {0};
+    if (st == SF_OK)
+        st = sf_infer_start(m, k, S, buf, lens, k * (so->beam > 0 ? so->beam : 1), &dec.inf);
+    sf_search_model sm = {&dec, m->cfg.tgt_vocab_size, sf_tr_step, sf_tr_reorder};
+    if (st == SF_OK)
+        st = sf_search(&sm, k, lens, so, r);
+    sf_infer_free(dec.inf);
+    free(buf), free(lens);
+    return st;
+}
+
 /* Decode items[order[0..n)] (all non-empty, sorted by length) as one batch. */
 static sf_status sf_tr_batch(sf_translator *t, const sf_translate_opts *o, sf_tr_item *items,
                              const int32_t *order, int n, sf_translate_stats *s)
 {
-    int32_t S = 0;
-    for (int i = 0; i < n; i++)
-        S = items[order[i]].n > S ? items[order[i]].n : S;
-    int32_t *src = calloc((size_t)n * S, sizeof(int32_t)), *len = malloc(sizeof(int32_t) * n);
-    sf_status st = src && len ? SF_OK : SF_FAIL(SF_ERR_OOM, "batch of %d sentences", n);
+    const int32_t **src = malloc(sizeof *src * (size_t)n);
+    int32_t *len = malloc(sizeof *len * (size_t)n), *idx = malloc(sizeof *idx * (size_t)n);
+    sf_status st = src && len && idx ? SF_OK : SF_FAIL(SF_ERR_OOM, "batch of %d sentences", n);
     for (int i = 0; st == SF_OK && i < n; i++) {
-        const sf_tr_item *it = &items[order[i]];
-        memcpy(src + (size_t)i * S, it->ids, sizeof(int32_t) * (size_t)it->n);
-        len[i] = it->n;
-        s->src_tokens += it->n;
+        src[i] = items[order[i]].ids, len[i] = items[order[i]].n, idx[i] = i;
+        s->src_tokens += len[i];
     }
-    sf_tr_decoder dec = {0};
     sf_search_opts so = o->search;
     so.want_attention = so.want_attention || o->alignment != SF_ALIGN_NONE || o->svg_dir;
-    if (st == SF_OK)
-        st = sf_infer_start(t->m, n, S, src, len, n * (so.beam > 0 ? so.beam : 1), &dec.inf);
-    sf_search_model sm = {&dec, t->cfg.tgt_vocab_size, sf_tr_step, sf_tr_reorder};
     sf_search_result r = {0};
     if (st == SF_OK)
-        st = sf_search(&sm, n, len, &so, &r);
+        st = sf_search_batch(t->m, src, len, idx, n, &so, &r);
     for (int i = 0; st == SF_OK && i < n; i++) {
         st = sf_tr_format(t, o, &items[order[i]], r.hyps[i], r.n_hyps[i]);
         if (r.n_hyps[i] > 0)
@@ -173,9 +190,7 @@ static sf_status sf_tr_batch(sf_translator *t, const sf_translate_opts *o, sf_tr
         s->translated++;
     }
     sf_search_result_free(&r);
-    sf_infer_free(dec.inf);
-    free(src);
-    free(len);
+    free(src), free(len), free(idx);
     return st;
 }
 
@@ -299,5 +314,53 @@ sf_status sf_translator_score_pair(sf_translator *t, const int32_t *src, int32_t
     sf_status st = sf_s2s_forward_backward(t->m, &b, 0, 0, 1.0f, &loss, NULL);
     *logprob = -loss.nll_sum;
     free(tin), free(tout);
+    return st;
+}
+
+/* One batch of sf_decode_to_text: idx[0..k) sorted by length. */
+static sf_status sf_decode_batch_text(sf_s2s *m, const sf_spm *spm_tgt,
+                                      const int32_t *const *src, const int32_t *len,
+                                      const int32_t *idx, int k, const sf_search_opts *so,
+                                      char **texts)
+{
+    sf_search_result r = {0};
+    sf_status st = sf_search_batch(m, src, len, idx, k, so, &r);
+    for (int i = 0; st == SF_OK && i < k; i++) {
+        if (r.n_hyps[i] > 0)
+            st = sf_spm_decode(spm_tgt, r.hyps[i][0].tokens, r.hyps[i][0].len, &texts[idx[i]]);
+        else if (!(texts[idx[i]] = calloc(1, 1)))
+            st = SF_FAIL(SF_ERR_OOM, "empty text");
+    }
+    sf_search_result_free(&r);
+    return st;
+}
+
+sf_status sf_decode_to_text(sf_s2s *m, const sf_spm *spm_tgt, int64_t n,
+                            const int32_t *const *src, const int32_t *len,
+                            const sf_search_opts *so, int32_t max_tokens, char **texts)
+{
+    sf_len_idx *pairs = malloc(sizeof *pairs * (size_t)(n ? n : 1));
+    int32_t *idx = malloc(sizeof *idx * (size_t)(n ? n : 1));
+    sf_status st = pairs && idx ? SF_OK : SF_FAIL(SF_ERR_OOM, "decode order");
+    int64_t m_ = 0;
+    for (int64_t i = 0; st == SF_OK && i < n; i++) {
+        texts[i] = NULL;
+        if (len[i] > 0)
+            pairs[m_++] = (sf_len_idx){len[i], (int32_t)i};
+        else if (!(texts[i] = calloc(1, 1)))
+            st = SF_FAIL(SF_ERR_OOM, "empty text");
+    }
+    if (st == SF_OK)
+        qsort(pairs, (size_t)m_, sizeof *pairs, sf_cmp_len);
+    for (int64_t i = 0; i < m_; i++)
+        idx[i] = pairs[i].idx;
+    for (int64_t i = 0; st == SF_OK && i < m_;) {
+        int k = 1;
+        while (i + k < m_ && (int64_t)(k + 1) * pairs[i + k].n <= max_tokens)
+            k++;
+        st = sf_decode_batch_text(m, spm_tgt, src, len, idx + i, k, so, texts);
+        i += k;
+    }
+    free(pairs), free(idx);
     return st;
 }

@@ -49,6 +49,13 @@ void sf_translator_free(sf_translator *t);
 sf_status sf_translate_stream(sf_translator *t, FILE *in, const char *in_name, FILE *out,
                               const sf_translate_opts *o, sf_translate_stats *stats);
 
+/* Decode n id sequences (src[i][0..len[i])) into detokenized texts (malloc'd,
+ * caller frees each and the array), batched by max_tokens after sorting by
+ * length. Used by validation during training. */
+sf_status sf_decode_to_text(sf_s2s *m, const sf_spm *spm_tgt, int64_t n,
+                            const int32_t *const *src, const int32_t *len,
+                            const sf_search_opts *so, int32_t max_tokens, char **texts);
+
 /* Forced decoding: log P(tgt | src) of the given target ids [n] (no </s>;
  * it is added) for one sentence. */
 sf_status sf_translator_score_pair(sf_translator *t, const int32_t *src, int32_t S,

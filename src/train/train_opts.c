@@ -42,6 +42,8 @@ const sf_opt_spec sf_train_opts_spec[] = {
             "save the last checkpoint every N steps"),
     SF_TOPT("patience", SF_OPT_INT, patience, 0, 1e6, NULL,
             "stop after N validations without improvement (0 = off)"),
+    SF_TOPT("valid_bleu_max", SF_OPT_INT, valid_bleu_max, 0, 1e7, NULL,
+            "greedy BLEU on the first N validation pairs at each validation (0 = off)"),
     SF_TOPT("max_nonfinite", SF_OPT_INT, max_nonfinite, 1, 1e6, NULL,
             "consecutive NaN/Inf batches before training stops"),
     SF_TOPT("spm_type", SF_OPT_ENUM, spm_type, 0, 0, sf_spm_type_names,
@@ -64,6 +66,7 @@ void sf_train_opts_default(sf_train_opts *o)
         .min_lr = 1e-5f, .max_tokens = 2048, .max_sentences = 0, .max_src_len = 100,
         .max_tgt_len = 100, .max_steps = 0, .max_epochs = 0, .max_time = 0,
         .log_every = 50, .valid_every = 500, .save_every = 500, .patience = 5,
+        .valid_bleu_max = 500,
         .max_nonfinite = 10, .spm_type = 0, .joint_vocab = 0, .character_coverage = 1.0f,
         .freeze_embeddings = 0, .threads = 0,
     };

@@ -25,6 +25,7 @@ typedef struct sf_train_opts {
     float max_time;           /* seconds; 0 = no limit */
     int32_t log_every, valid_every, save_every;
     int32_t patience;         /* early stopping: validations without improvement; 0 = off */
+    int32_t valid_bleu_max;   /* greedy BLEU on the first N validation pairs; 0 = off */
     int32_t max_nonfinite;    /* consecutive NaN/Inf batches before stopping */
     int spm_type;             /* 0 unigram, 1 bpe */
     int joint_vocab;

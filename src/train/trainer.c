@@ -3,9 +3,12 @@
  * early stopping, periodic checkpoints, and a clean stop on request. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "search/translator.h"
+#include "text/score.h"
 #include "train/trainer_internal.h"
 
 static void sf_hms(double s, char *buf, size_t n)
@@ -45,6 +48,44 @@ static sf_status sf_validate(sf_trainer *t, double *ppl, double *loss_out)
     return SF_OK;
 }
 
+/* Greedy BLEU of the first valid_bleu_max validation pairs (references are
+ * the detokenized target pieces). */
+static sf_status sf_validate_bleu(sf_trainer *t, double *bleu)
+{
+    int64_t n = sf_corpus_count(t->valid);
+    if (n > t->o.valid_bleu_max)
+        n = t->o.valid_bleu_max;
+    const int32_t **src = calloc((size_t)n, sizeof *src);
+    int32_t *len = calloc((size_t)n, sizeof *len);
+    char **hyp = calloc((size_t)n, sizeof *hyp), **ref = calloc((size_t)n, sizeof *ref);
+    sf_status st = src && len && hyp && ref ? SF_OK : SF_FAIL(SF_ERR_OOM, "validation BLEU");
+    for (int64_t i = 0; st == SF_OK && i < n; i++) {
+        int64_t sl, tl;
+        src[i] = sf_corpus_src(t->valid, i, &sl);
+        len[i] = (int32_t)sl;
+        const int32_t *tgt = sf_corpus_tgt(t->valid, i, &tl);
+        st = sf_spm_decode(t->spm_tgt, tgt, tl, &ref[i]);
+    }
+    sf_search_opts so;
+    sf_search_opts_default(&so);
+    so.beam = 1;
+    if (st == SF_OK)
+        st = sf_decode_to_text(t->m, t->spm_tgt, n, src, len, &so, t->o.max_tokens, hyp);
+    sf_text th = {"validation output", (const char *const *)hyp, n, NULL};
+    sf_text tr = {"validation reference", (const char *const *)ref, n, NULL};
+    sf_bleu b;
+    if (st == SF_OK && (st = sf_bleu_corpus(&th, &tr, 1, &b)) == SF_OK)
+        *bleu = b.score;
+    for (int64_t i = 0; i < n; i++) {
+        if (hyp)
+            free(hyp[i]);
+        if (ref)
+            free(ref[i]);
+    }
+    free(src), free(len), free(hyp), free(ref);
+    return st;
+}
+
 /* Validate, keep the best model, decay on a plateau; *stop on patience. */
 static sf_status sf_validate_and_keep(sf_trainer *t, int *stop)
 {
@@ -64,8 +105,16 @@ static sf_status sf_validate_and_keep(sf_trainer *t, int *stop)
             sf_log_info("validation plateau: learning rate now %.3g", t->opt.lr);
         }
     }
-    sf_log_info("validation at step %lld: loss %.4f, perplexity %.3f%s (best %.3f)",
-                (long long)t->step, loss, ppl, better ? " [new best, saved]" : "",
+    double bleu = -1;
+    if (t->o.valid_bleu_max > 0)
+        SF_TRY(sf_validate_bleu(t, &bleu));
+    char bleu_text[64] = "";
+    if (bleu >= 0)
+        snprintf(bleu_text, sizeof bleu_text, ", BLEU %.2f (greedy, %lld sentences)", bleu,
+                 (long long)(sf_corpus_count(t->valid) < t->o.valid_bleu_max
+                                 ? sf_corpus_count(t->valid) : t->o.valid_bleu_max));
+    sf_log_info("validation at step %lld: loss %.4f, perplexity %.3f%s%s (best %.3f)",
+                (long long)t->step, loss, ppl, bleu_text, better ? " [new best, saved]" : "",
                 t->best_valid);
     if (t->o.patience > 0 && t->bad_valids >= t->o.patience) {
         sf_log_info("early stopping: %d validations without improvement", t->bad_valids);
