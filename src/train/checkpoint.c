@@ -87,8 +87,10 @@ sf_status sf_trainer_save(sf_trainer *t, const char *path, int with_optimizer)
             {"command", t->a->command_line ? t->a->command_line : ""},
         };
         sf_model_blobs blobs = {t->spm_src_bytes, t->spm_tgt_bytes, t->spm_src_n, t->spm_tgt_n};
+        static const sf_dtype dtypes[] = {SF_F32, SF_F16, SF_BF16};
+        sf_dtype store = with_optimizer ? SF_F32 : dtypes[t->o.model_dtype];
         st = sf_model_save(path, &t->cfg, &t->m->layout, p, m, v, &blobs, meta,
-                           (int)(sizeof meta / sizeof *meta), SF_F32);
+                           (int)(sizeof meta / sizeof *meta), store);
     }
     free(p), free(m), free(v), free(opts), free(state);
     return st;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 static const char *const sf_spm_type_names[] = {"unigram", "bpe", NULL};
+static const char *const sf_dtype_names[] = {"f32", "f16", "bf16", NULL};
 
 #define SF_TOPT(key, type, field, lo, hi, names, help) \
     {key, type, offsetof(sf_train_opts, field), lo, hi, names, help}
@@ -54,6 +55,8 @@ const sf_opt_spec sf_train_opts_spec[] = {
             "SentencePiece character coverage"),
     SF_TOPT("freeze_embeddings", SF_OPT_BOOL, freeze_embeddings, 0, 1, NULL,
             "keep pretrained embeddings fixed"),
+    SF_TOPT("model_dtype", SF_OPT_ENUM, model_dtype, 0, 0, sf_dtype_names,
+            "storage of model.safetensors weights: f32, f16, bf16 (checkpoints stay f32)"),
     SF_TOPT("threads", SF_OPT_INT, threads, 0, 1024, NULL, "CPU threads (0 = all cores)"),
     {0},
 };

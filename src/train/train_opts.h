@@ -31,6 +31,7 @@ typedef struct sf_train_opts {
     int joint_vocab;
     float character_coverage;
     int freeze_embeddings;
+    int model_dtype;          /* model.safetensors weights: 0 f32, 1 f16, 2 bf16 */
     int32_t threads;
 } sf_train_opts;
 
