@@ -133,6 +133,31 @@ cudaError_t sf_kernel_xent_fwd_bwd(int64_t N, int V, const float *logits,
 cudaError_t sf_kernel_log_softmax(int64_t N, int V, const float *x, float *out,
                                   cudaStream_t stream);
 
+/* ------------------------------------------------ cells.cu */
+
+/* The fused pointwise half of a recurrent step, as backend.h's cell_fwd (cell:
+ * 0 rnn, 1 gru, 2 lstm; G = 1, 3, 4 gates; Sv = 1, 4, 5). xg, hg: [B, G*h]
+ * strides ldxg, ldhg; b_ih, b_hh: [G*h]; h_prev, c_prev, h_out, c_out: [B, h]
+ * (c: lstm only); mask: [B] device or NULL; saved: [B, Sv*h] (masked rows not
+ * written). h_out/c_out may be h_prev/c_prev (the same pointer). One thread per
+ * (row, unit). cudaErrorInvalidValue for an unknown cell. */
+cudaError_t sf_kernel_cell_fwd(int cell, int B, int h, const float *xg, int ldxg,
+                               const float *hg, int ldhg, const float *b_ih, const float *b_hh,
+                               const float *h_prev, const float *c_prev, const float *mask,
+                               float *h_out, float *c_out, float *saved, cudaStream_t stream);
+/* Its backward, as backend.h's cell_bwd: dxg [B, G*h] stride lddxg written (0 on
+ * masked rows); dhg (gru) likewise; dh_prev [B, h] += the direct part; dc_prev
+ * [B, h] (lstm, may be dc itself, or NULL) written; dc NULL = 0. */
+cudaError_t sf_kernel_cell_bwd(int cell, int B, int h, const float *saved, const float *h_prev,
+                               const float *c_prev, const float *mask, const float *dh,
+                               const float *dc, float *dxg, int lddxg, float *dhg, int lddhg,
+                               float *dh_prev, float *dc_prev, cudaStream_t stream);
+/* dst[r, :w] = (accumulate ? dst[r, :w] : 0) + (idx[r] >= 0 ? src[idx[r], :w] : 0)
+ * for r < n (without accumulate dst is not read: NaN is overwritten). src: [*, w]
+ * stride lds; idx: [n] device; dst: [n, w] stride ldd, not overlapping src. */
+cudaError_t sf_kernel_gather_rows(int n, int w, const float *src, int lds, const int32_t *idx,
+                                  int accumulate, float *dst, int ldd, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,6 +38,18 @@ static inline void sf_test_cuda_close(void)
     sf_backend_close(g_cpu);
 }
 
+/* A test binary's main: opens both backends (77 without a GPU), runs the suite
+ * make() builds, closes them; returns the exit code. */
+static inline int sf_test_cuda_main(Suite *(*make)(void))
+{
+    int rc = sf_test_cuda_open();
+    if (rc != 0)
+        return rc;
+    rc = sf_test_main(make());
+    sf_test_cuda_close();
+    return rc;
+}
+
 /* A device copy of bytes at h (NULL when bytes == 0). */
 static inline void *sf_test_dev_put(const void *h, size_t bytes)
 {
@@ -125,6 +137,74 @@ static inline void expect_same(const char *cname, const char *what, const float 
     ck_assert_msg(memcmp(got, want, (size_t)n * sizeof(float)) == 0, "%s: %s is not bit-"
                   "identical to the expected (CPU or original) values", cname, what);
     free(got);
+}
+
+/* ------------------------------------------------------------- bundles
+ * A test's arrays as one host block and its device twin, so a call can run on
+ * the CPU with h[f] and on the GPU with d[f], and every field is compared in
+ * one download. Use: init (random in [lo, hi)), set special host values, put
+ * (upload), run both, expect. */
+#define SF_TEST_MAX_FIELDS 24
+typedef struct sf_test_bundle {
+    int n;
+    const char *const *names; /* [n] */
+    int64_t size[SF_TEST_MAX_FIELDS], total;
+    float *host, *dev;
+    float *h[SF_TEST_MAX_FIELDS], *d[SF_TEST_MAX_FIELDS];
+} sf_test_bundle;
+
+/* p[f] = base + the offset of field f. */
+static inline void sf_test_bundle_carve(const sf_test_bundle *b, float *base, float **p)
+{
+    for (int f = 0; f < b->n; f++) {
+        p[f] = base;
+        base += b->size[f];
+    }
+}
+
+static inline void sf_test_bundle_init(sf_test_bundle *b, int n, const char *const *names,
+                                       const int64_t *size, float lo, float hi, uint64_t seed)
+{
+    ck_assert_int_le(n, SF_TEST_MAX_FIELDS);
+    memset(b, 0, sizeof *b);
+    b->n = n, b->names = names;
+    for (int f = 0; f < n; f++)
+        b->total += b->size[f] = size[f];
+    b->host = sf_test_rand_floats(b->total, lo, hi, seed);
+    sf_test_bundle_carve(b, b->host, b->h);
+}
+
+/* Uploads the whole host block (the first call allocates the device block). */
+static inline void sf_test_bundle_put(sf_test_bundle *b)
+{
+    if (!b->dev) {
+        b->dev = put_f(b->host, b->total);
+        sf_test_bundle_carve(b, b->dev, b->d);
+    } else {
+        ck_assert_msg(g_gpu->upload(g_gpu, b->dev, b->host, (size_t)b->total * sizeof(float))
+                      == SF_OK, "upload: %s", sf_last_error());
+    }
+}
+
+/* Asserts that device fields [from, to) match the host's within (atol, rtol);
+ * the message names the case and the field. */
+static inline void sf_test_bundle_expect(const sf_test_bundle *b, const char *cname, int from,
+                                         int to, double atol, double rtol)
+{
+    float *got = sf_test_dev_get(b->dev, b->total), *g[SF_TEST_MAX_FIELDS];
+    sf_test_bundle_carve(b, got, g);
+    for (int f = from; f < to; f++) {
+        double ratio = sf_test_tol_ratio(g[f], b->h[f], b->size[f], atol, rtol);
+        ck_assert_msg(ratio <= 1.0, "%s: %s differs from the CPU's: error ratio %g at atol=%g "
+                      "rtol=%g", cname, b->names[f], ratio, atol, rtol);
+    }
+    free(got);
+}
+
+static inline void sf_test_bundle_free(sf_test_bundle *b)
+{
+    g_gpu->free(g_gpu, b->dev);
+    free(b->host);
 }
 
 #endif

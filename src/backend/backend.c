@@ -1,5 +1,6 @@
 /* backend.c: choosing and opening a backend from a device string, and the
- * checks shared by every backend (sgemm shapes, a complete op table). */
+ * checks shared by every backend (a complete op table, and the argument checks
+ * of sgemm, the attention ops and the cell ops, so every backend words them alike). */
 #include "backend/backend.h"
 
 #include <stdlib.h>
@@ -47,6 +48,61 @@ sf_status sf_backend_check_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, i
     return SF_OK;
 }
 
+sf_status sf_backend_check_src_len(const char *fn, int B, int K, int S,
+                                   const int32_t *src_len)
+{
+    if (B < 0 || K < 1 || S < 1)
+        return sf_error(SF_ERR_INVALID_ARG, "%s: bad shape B=%d K=%d S=%d (need B >= 0, "
+                        "K >= 1, S >= 1)", fn, B, K, S);
+    for (int b = 0; b < B; b++)
+        if (src_len[b] < 0 || src_len[b] > S)
+            return sf_error(SF_ERR_INVALID_ARG, "%s: src_len[%d] = %d outside [0, S=%d]; "
+                            "the memory must be padded to the longest source", fn, b,
+                            src_len[b], S);
+    return SF_OK;
+}
+
+/* A known cell type, B >= 0, h >= 1 and both gate strides >= G*h. */
+static sf_status check_cell_shape(const char *fn, int cell, int B, int h, int ld1, int ld2)
+{
+    if (cell < 0 || cell > 2)
+        return sf_error(SF_ERR_INVALID_ARG, "%s: unknown cell type %d (expected 0 rnn, 1 gru, "
+                        "2 lstm)", fn, cell);
+    int w = (cell == 2 ? 4 : cell == 1 ? 3 : 1) * h;
+    if (B < 0 || h < 1 || ld1 < w || ld2 < w)
+        return sf_error(SF_ERR_INVALID_ARG, "%s: bad shape B=%d h=%d strides %d, %d (expected "
+                        "B >= 0, h >= 1, strides >= G*h = %d)", fn, B, h, ld1, ld2, w);
+    return SF_OK;
+}
+
+sf_status sf_backend_check_cell_fwd(const char *fn, int cell, int B, int h, int ldxg, int ldhg,
+                                    const float *c_prev, const float *c_out)
+{
+    SF_TRY(check_cell_shape(fn, cell, B, h, ldxg, ldhg));
+    if (cell == 2 && (!c_prev || !c_out))
+        return sf_error(SF_ERR_INVALID_ARG, "%s: lstm needs c_prev and c_out", fn);
+    return SF_OK;
+}
+
+sf_status sf_backend_check_cell_bwd(const char *fn, int cell, int B, int h, int lddxg,
+                                    int lddhg, const float *dhg, const float *h_prev,
+                                    const float *c_prev)
+{
+    SF_TRY(check_cell_shape(fn, cell, B, h, lddxg, cell == 1 ? lddhg : lddxg));
+    if ((cell == 1 && (!dhg || !h_prev)) || (cell == 2 && !c_prev))
+        return sf_error(SF_ERR_INVALID_ARG, "%s: cell %d: missing dhg/h_prev (gru) or c_prev "
+                        "(lstm)", fn, cell);
+    return SF_OK;
+}
+
+sf_status sf_backend_check_gather(const char *fn, int n, int w, int lds, int ldd, float beta)
+{
+    if (n < 0 || w < 0 || lds < w || ldd < w || (beta != 0.0f && beta != 1.0f))
+        return sf_error(SF_ERR_INVALID_ARG, "%s: bad gather n=%d w=%d lds=%d ldd=%d beta=%g "
+                        "(expected strides >= w, beta 0 or 1)", fn, n, w, lds, ldd, beta);
+    return SF_OK;
+}
+
 sf_status sf_backend_check_complete(const sf_backend *be)
 {
 #define SF_BACKEND_OP(f) {#f, be->f != NULL}
@@ -66,7 +122,7 @@ sf_status sf_backend_check_complete(const sf_backend *be)
         SF_BACKEND_OP(bias_act_fwd), SF_BACKEND_OP(bias_act_bwd), SF_BACKEND_OP(xent_fwd_bwd),
         SF_BACKEND_OP(log_softmax), SF_BACKEND_OP(embed_fwd), SF_BACKEND_OP(embed_bwd),
         /* recurrent cells */
-        SF_BACKEND_OP(cell_fwd), SF_BACKEND_OP(cell_bwd),
+        SF_BACKEND_OP(cell_fwd), SF_BACKEND_OP(cell_bwd), SF_BACKEND_OP(gather_rows),
     };
 #undef SF_BACKEND_OP
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)

@@ -133,7 +133,10 @@ struct sf_backend {
      * G = 1, 3, 4 gates in PyTorch's order (gru r,z,n; lstm i,f,g,o).
      * saved: [B, S] per-row activations kept for the backward, S = h (rnn: h'),
      * 4h (gru: r z n, W_hn h + b_hn), 5h (lstm: i f g o, tanh(c')).
-     * mask: [B] (NULL = all 1); a 0 row copies h_prev/c_prev to h_out/c_out.
+     * mask: [B] DEVICE array like the floats (NULL = all 1; rnn.c keeps the layer's
+     * masks in its cache, a step's come from its caller); a 0 row copies
+     * h_prev/c_prev to h_out/c_out and leaves its `saved` row unwritten.
+     * h_out, c_out may be h_prev, c_prev themselves (not a shifted part).
      * fwd: xg [B, G*h] (x W_ih^T, no bias) row stride ldxg, hg [B, G*h] (h W_hh^T,
      *   no bias) stride ldhg, b_ih/b_hh [G*h], h_prev/c_prev [B, h] (c: lstm only,
      *   else NULL) -> h_out, c_out [B, h], saved. */
@@ -146,23 +149,41 @@ struct sf_backend {
      *   x W_ih^T and of b_ih; 0 on masked rows); dhg [B, G*h] stride lddhg: grad wrt
      *   h W_hh^T (gru only, else NULL: it equals dxg); dh_prev [B, h] += the direct
      *   part (gru z*dh; dh on masked rows; the W_hh product is the caller's);
-     *   dc_prev [B, h] = (lstm; may alias dc, NULL = not wanted). */
+     *   dc_prev [B, h] = (lstm; may be dc itself, NULL = not wanted); dh_prev must
+     *   not overlap dh. mask: as in fwd (device). */
     sf_status (*cell_bwd)(sf_backend *be, int cell, int B, int h, const float *saved,
                           const float *h_prev, const float *c_prev, const float *mask,
                           const float *dh, const float *dc, float *dxg, int lddxg, float *dhg,
                           int lddhg, float *dh_prev, float *dc_prev);
     /* dst[r, :w] = beta * dst[r, :w] + (idx[r] >= 0 ? src[idx[r], :w] : 0) for r < n;
      * idx: [n] int32 on the device; src [*, w] stride lds, dst [n, w] stride ldd;
-     * beta 0 or 1 (0 overwrites, even NaN). Reorders time-major rows. */
+     * beta 0 or 1 (0 overwrites, even NaN); src and dst must not overlap.
+     * Reorders time-major rows. */
     sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
                              const int32_t *idx, float beta, float *dst, int ldd);
 
     void (*destroy)(sf_backend *be);
 };
 
-/* Shared shape check for sgemm implementations (same message on every backend). */
+/* Argument checks shared by the backends, so each op fails with the same
+ * message everywhere (SF_ERR_INVALID_ARG; fn, the op's name, prefixes it). */
+/* sgemm shapes (the message starts "sgemm: "). */
 sf_status sf_backend_check_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, int lda,
                                 int ldb, int ldc);
+/* B >= 0, K >= 1, S >= 1 and 0 <= src_len[b] <= S for b < B. src_len: [B] host */
+sf_status sf_backend_check_src_len(const char *fn, int B, int K, int S,
+                                   const int32_t *src_len);
+/* cell_fwd's: a known cell, B >= 0, h >= 1, ldxg and ldhg >= G*h, c_prev and
+ * c_out given for lstm. */
+sf_status sf_backend_check_cell_fwd(const char *fn, int cell, int B, int h, int ldxg, int ldhg,
+                                    const float *c_prev, const float *c_out);
+/* cell_bwd's: the same shapes (lddhg checked for gru only), dhg and h_prev given
+ * for gru, c_prev for lstm. */
+sf_status sf_backend_check_cell_bwd(const char *fn, int cell, int B, int h, int lddxg,
+                                    int lddhg, const float *dhg, const float *h_prev,
+                                    const float *c_prev);
+/* gather_rows': n, w >= 0, strides >= w, beta 0 or 1. */
+sf_status sf_backend_check_gather(const char *fn, int n, int w, int lds, int ldd, float beta);
 /* SF_ERR_INTERNAL naming the first op (function pointer) that is NULL in be's
  * table; every backend's create calls it before handing the table out. */
 sf_status sf_backend_check_complete(const sf_backend *be);

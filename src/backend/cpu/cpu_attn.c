@@ -10,20 +10,6 @@
 #define SF_ATTN_OMP_MIN 32768 /* elements of work below which threads do not pay */
 #define SF_EMBED_CHUNK 64     /* columns per thread task in the embedding scatter-add */
 
-/* Every source length must fit the padded memory: 0 <= src_len[b] <= S. */
-static sf_status check_src_len(const char *fn, int B, int K, int S, const int32_t *src_len)
-{
-    if (B < 0 || K < 1 || S < 1)
-        return sf_error(SF_ERR_INVALID_ARG, "%s: bad shape B=%d K=%d S=%d (need B >= 0, "
-                        "K >= 1, S >= 1)", fn, B, K, S);
-    for (int b = 0; b < B; b++)
-        if (src_len[b] < 0 || src_len[b] > S)
-            return sf_error(SF_ERR_INVALID_ARG, "%s: src_len[%d] = %d outside [0, S=%d]; "
-                            "the memory must be padded to the longest source", fn, b,
-                            src_len[b], S);
-    return SF_OK;
-}
-
 /* Every id must index the vocabulary: 0 <= ids[n] < V. */
 static sf_status check_ids(const char *fn, const char *what, int64_t N, const int32_t *ids,
                            int V)
@@ -41,7 +27,7 @@ static sf_status cpu_attn_softmax_fwd(sf_backend *be, int B, int K, int S,
                                       const int32_t *src_len, const float *scores, float *align)
 {
     (void)be;
-    SF_TRY(check_src_len(__func__, B, K, S, src_len));
+    SF_TRY(sf_backend_check_src_len(__func__, B, K, S, src_len));
     int64_t R = (int64_t)B * K;
 #pragma omp parallel for if (R * S > SF_ATTN_OMP_MIN)
     for (int64_t r = 0; r < R; r++) {
@@ -89,7 +75,7 @@ static sf_status cpu_attn_mlp_score_fwd(sf_backend *be, int B, int K, int S, int
                                         float *scores)
 {
     (void)be;
-    SF_TRY(check_src_len(__func__, B, K, S, src_len));
+    SF_TRY(sf_backend_check_src_len(__func__, B, K, S, src_len));
     int64_t R = (int64_t)B * K;
 #pragma omp parallel for if (R * S * H > SF_ATTN_OMP_MIN)
     for (int64_t r = 0; r < R; r++) {
@@ -144,7 +130,7 @@ static sf_status cpu_attn_mlp_score_bwd(sf_backend *be, int B, int K, int S, int
                                         float *db_q, float *dv)
 {
     (void)be;
-    SF_TRY(check_src_len(__func__, B, K, S, src_len));
+    SF_TRY(sf_backend_check_src_len(__func__, B, K, S, src_len));
     /* one thread per sentence: its K rows all add into the same dkeys[b] */
 #pragma omp parallel for if ((int64_t)B * K * S * H > SF_ATTN_OMP_MIN)
     for (int64_t b = 0; b < B; b++) {

@@ -18,18 +18,6 @@ static float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
 static int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
 static int cell_saved(int cell) { return cell == CELL_LSTM ? 5 : cell == CELL_GRU ? 4 : 1; }
 
-static sf_status check_cell_args(int cell, int B, int h, int ld1, int ld2)
-{
-    if (cell < CELL_RNN || cell > CELL_LSTM)
-        return SF_FAIL(SF_ERR_INVALID_ARG, "unknown cell type %d (expected 0 rnn, 1 gru, "
-                       "2 lstm)", cell);
-    int w = cell_gates(cell) * h;
-    if (B < 0 || h < 1 || ld1 < w || ld2 < w)
-        return SF_FAIL(SF_ERR_INVALID_ARG, "bad shape B=%d h=%d strides %d, %d (expected "
-                       "B >= 0, h >= 1, strides >= G*h = %d)", B, h, ld1, ld2, w);
-    return SF_OK;
-}
-
 /* ---------------------------------------------------------------- forward rows */
 
 /* h' = tanh(xg + hg + b); sv: [h] = h'. */
@@ -82,9 +70,7 @@ static sf_status cpu_cell_fwd(sf_backend *be, int cell, int B, int h, const floa
                               const float *mask, float *h_out, float *c_out, float *saved)
 {
     (void)be;
-    SF_TRY(check_cell_args(cell, B, h, ldxg, ldhg));
-    if (cell == CELL_LSTM && (!c_prev || !c_out))
-        return SF_FAIL(SF_ERR_INVALID_ARG, "lstm needs c_prev and c_out");
+    SF_TRY(sf_backend_check_cell_fwd(__func__, cell, B, h, ldxg, ldhg, c_prev, c_out));
     const int S = cell_saved(cell) * h;
 #pragma omp parallel for if ((long)B * h >= SF_CELL_OMP_MIN) schedule(static)
     for (int b = 0; b < B; b++) {
@@ -171,10 +157,7 @@ static sf_status cpu_cell_bwd(sf_backend *be, int cell, int B, int h, const floa
                               float *dhg, int lddhg, float *dh_prev, float *dc_prev)
 {
     (void)be;
-    SF_TRY(check_cell_args(cell, B, h, lddxg, cell == CELL_GRU ? lddhg : lddxg));
-    if ((cell == CELL_GRU && (!dhg || !h_prev)) || (cell == CELL_LSTM && !c_prev))
-        return SF_FAIL(SF_ERR_INVALID_ARG, "cell %d: missing dhg/h_prev (gru) or c_prev "
-                       "(lstm)", cell);
+    SF_TRY(sf_backend_check_cell_bwd(__func__, cell, B, h, lddxg, lddhg, dhg, h_prev, c_prev));
     const int S = cell_saved(cell) * h;
 #pragma omp parallel for if ((long)B * h >= SF_CELL_OMP_MIN) schedule(static)
     for (int b = 0; b < B; b++) {
@@ -202,9 +185,7 @@ static sf_status cpu_gather_rows(sf_backend *be, int n, int w, const float *src,
                                  const int32_t *idx, float beta, float *dst, int ldd)
 {
     (void)be;
-    if (n < 0 || w < 0 || lds < w || ldd < w || (beta != 0.0f && beta != 1.0f))
-        return SF_FAIL(SF_ERR_INVALID_ARG, "bad gather n=%d w=%d lds=%d ldd=%d beta=%g "
-                       "(expected strides >= w, beta 0 or 1)", n, w, lds, ldd, beta);
+    SF_TRY(sf_backend_check_gather(__func__, n, w, lds, ldd, beta));
 #pragma omp parallel for if ((long)n * w >= 8 * SF_CELL_OMP_MIN) schedule(static)
     for (int r = 0; r < n; r++) {
         float *d = dst + (size_t)r * ldd;

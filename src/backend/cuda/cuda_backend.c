@@ -1,7 +1,8 @@
 /* cuda_backend.c: the backend table on one CUDA device. Every op is enqueued
  * on the backend's stream; products through cuBLAS (bound to that stream),
  * element-wise ops, Adam and reductions through kernels/{elementwise,adam,
- * reduce}.cu; the attention, loss and embedding ops are in cuda_nn_ops.c.
+ * reduce}.cu; the attention, loss and embedding ops are in cuda_nn_ops.c, the
+ * recurrent-cell ops in cuda_cell_ops.c.
  * upload/download (and ops that return host values) return only when done. */
 #include <stdint.h>
 #include <stdio.h>
@@ -345,6 +346,7 @@ static void cuda_fill_table(sf_backend *be)
     be->adam = cuda_adam;
     be->destroy = cuda_destroy;
     sf_cuda_install_nn_ops(be);
+    sf_cuda_install_cell_ops(be);
 }
 
 sf_status sf_cuda_backend_create(int device_index, sf_backend **out)

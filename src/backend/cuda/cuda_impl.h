@@ -1,6 +1,7 @@
 /* cuda_impl.h: the CUDA backend's private state, shared by the files that fill
  * its op table (cuda_backend.c: memory, products, element-wise ops; cuda_nn_ops.c:
- * attention, loss and embedding ops), and its cached device work buffers. */
+ * attention, loss and embedding ops; cuda_cell_ops.c: recurrent cells), and its
+ * cached device work buffers. */
 #ifndef SF_BACKEND_CUDA_IMPL_H
 #define SF_BACKEND_CUDA_IMPL_H
 
@@ -52,5 +53,7 @@ sf_status sf_cuda_work(cuda_backend *cb, cuda_work_slot slot, size_t bytes, void
 
 /* Fills the "attention, loss, embedding" block of the table (cuda_nn_ops.c). */
 void sf_cuda_install_nn_ops(sf_backend *be);
+/* Fills cell_fwd, cell_bwd and gather_rows (cuda_cell_ops.c). */
+void sf_cuda_install_cell_ops(sf_backend *be);
 
 #endif

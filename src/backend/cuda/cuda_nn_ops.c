@@ -30,31 +30,17 @@ sf_status sf_cuda_work(cuda_backend *cb, cuda_work_slot slot, size_t bytes, void
 
 /* ------------------------------------------------------------- attention */
 
-/* Every source length must fit the padded memory: 0 <= src_len[b] <= S (the
- * CPU backend's check and message). src_len: [B] host */
-static sf_status check_src_len(const char *fn, int B, int K, int S, const int32_t *src_len)
-{
-    if (B < 0 || K < 1 || S < 1)
-        return sf_error(SF_ERR_INVALID_ARG, "%s: bad shape B=%d K=%d S=%d (need B >= 0, "
-                        "K >= 1, S >= 1)", fn, B, K, S);
-    for (int b = 0; b < B; b++)
-        if (src_len[b] < 0 || src_len[b] > S)
-            return sf_error(SF_ERR_INVALID_ARG, "%s: src_len[%d] = %d outside [0, S=%d]; "
-                            "the memory must be padded to the longest source", fn, b,
-                            src_len[b], S);
-    return SF_OK;
-}
-
-/* Checks the host array src_len [B] and sets *dev to a device copy (NULL when
- * B == 0). The backend keeps the last one uploaded, with a host copy: the same
- * lengths again (every step of a batch) cost a memcmp; new ones wait for the
- * stream (the pending upload may still read the host copy), then are copied
- * into it and uploaded from there. The caller's array is not read after return. */
+/* Checks the host array src_len [B] (sf_backend_check_src_len: the CPU's
+ * message) and sets *dev to a device copy (NULL when B == 0). The backend keeps
+ * the last one uploaded, with a host copy: the same lengths again (every step
+ * of a batch) cost a memcmp; new ones wait for the stream (the pending upload
+ * may still read the host copy), then are copied into it and uploaded from
+ * there. The caller's array is not read after return. */
 static sf_status src_len_to_device(sf_backend *be, const char *fn, int B, int K, int S,
                                    const int32_t *src_len, const int32_t **dev)
 {
     *dev = NULL;
-    SF_TRY(check_src_len(fn, B, K, S, src_len));
+    SF_TRY(sf_backend_check_src_len(fn, B, K, S, src_len));
     if (B == 0)
         return SF_OK;
     SF_TRY(cuda_enter(be));
