@@ -5,82 +5,169 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_decode.h"
 #include "bench_util.h"
 #include "cli.h"
 #include "core/log.h"
 #include "train/optim.h"
 
-typedef struct bench_args {
-    sf_model_config cfg;
-    sf_train_opts opts;
-    const char *device;
-    int batch, src_len, tgt_len, steps, warmup, json;
-} bench_args;
+typedef sf_bench_args bench_args;
 
 static void bench_usage(void)
 {
     printf("usage: seqfuse bench train [options]\n"
            "       seqfuse bench decode [options]   (see BENCHMARKS.md)\n\n"
-           "train: forward + backward + Adam update on random data, full-length sentences.\n"
-           "  --config NAME|FILE    preset or file (base)\n"
+           "Random weights and inputs: no data needed. Common options:\n"
+           "  --config NAME|FILE    preset or file (base); any model option after it,\n"
+           "                        e.g. --hidden-size 256 --cell gru --tgt-vocab-size 32000\n"
+           "  --device cpu|cuda[:N] --threads N (CPU threads, 0 = all) --json\n"
+           "  --warmup N            untimed runs first (1)\n\n"
+           "train: forward + backward + Adam update, full-length sentences.\n"
            "  --batch N             sentences per batch (64)\n"
            "  --src-len N --tgt-len N  lengths (30, 30; target includes </s>)\n"
-           "  --steps N --warmup N  timed and untimed steps (5, 1)\n"
-           "  --device cpu|cuda[:N] --threads N --json\n"
-           "  any model option, e.g. --hidden-size 256 --cell gru\n");
+           "  --steps N             timed steps (5)\n\n"
+           "decode: encoder + beam search through the translator's path, every sentence\n"
+           "exactly --tgt-len steps (</s> suppressed), over a grid of comma lists:\n"
+           "  --batch LIST          sentences per batch (CPU 1,8,32,64; CUDA 1,8,32,128,512)\n"
+           "  --beam LIST           beam sizes, 1 = greedy (CPU 1,5; CUDA 1,5,10)\n"
+           "  --src-len LIST        source lengths, all full (CPU 30; CUDA 20,50,100)\n"
+           "  --tgt-len N           decode steps (30)\n"
+           "  --model FILE          a .safetensors model: its config and weights\n"
+           "  --repeat N            timed runs per point; the median run is reported (3)\n"
+           "  --csv                 CSV on stdout instead of the table\n"
+           "  --svg FILE            chart: target tokens/s against batch, a line per beam\n"
+           "  --copy-mb N --gemm-n N  sizes of the ceilings measured at start: a device\n"
+           "                        copy of N MiB (CPU 512, CUDA 1024) and an N^3 sgemm (2048)\n"
+           "  Per point: sentences/s, target tokens/s, ms per step; time shares: encoder,\n"
+           "  cells, attention, output layer (with the log-prob download), search (top-k,\n"
+           "  bookkeeping, reorder); bytes and FLOPs per step from the shapes, GB/s,\n"
+           "  GFLOP/s, and the roofline floor max(bytes / copy rate, FLOPs / sgemm rate)\n"
+           "  as a fraction of the measured step.\n");
+}
+
+enum { B_TRAIN = 1, B_DECODE = 2, B_BOTH = 3 };
+
+/* One flag: 'b' boolean, 'i' int, 'g' grid, 's' string; who: which benchmarks take it. */
+typedef struct bench_flag {
+    const char *flag;
+    char kind;
+    int who;
+    void *dst;
+    long lo, hi;
+} bench_flag;
+
+static int bench_set_flag(const bench_flag *f, const char *val)
+{
+    long v = 0;
+    int bad = 0;
+    if (f->kind == 'i' && !(bad = sf_cli_parse_int(val, f->lo, f->hi, &v)))
+        *(int32_t *)f->dst = (int32_t)v;
+    else if (f->kind == 'g')
+        bad = sf_bench_grid_parse(val, f->lo, f->hi, f->dst);
+    else if (f->kind == 's')
+        *(const char **)f->dst = val;
+    if (!bad)
+        return SF_EXIT_OK;
+    return sf_cli_usage_error("bench", "bad value '%s' for %s (%s in [%ld, %ld])", val, f->flag,
+                              f->kind == 'g' ? "a comma list of at most 16 integers"
+                                             : "an integer", f->lo, f->hi);
+}
+
+/* Unset values get their defaults, which for decode depend on the device. */
+static int bench_defaults(bench_args *a, int decode)
+{
+    static const sf_bench_grid cpu_batch = {4, {1, 8, 32, 64}}, gpu_batch = {5, {1, 8, 32, 128, 512}};
+    static const sf_bench_grid cpu_beam = {2, {1, 5}}, gpu_beam = {3, {1, 5, 10}};
+    static const sf_bench_grid cpu_src = {1, {30}}, gpu_src = {3, {20, 50, 100}};
+    const int gpu = !strncmp(a->device, "cuda", 4);
+    if (!decode) {
+        if (a->batch.n > 1 || a->src_len.n > 1)
+            return sf_cli_usage_error("bench", "bench train takes one --batch and one --src-len");
+        if (!a->batch.n)
+            a->batch = (sf_bench_grid){1, {64}};
+        if (!a->src_len.n)
+            a->src_len = (sf_bench_grid){1, {30}};
+        return SF_EXIT_OK;
+    }
+    if (!a->batch.n)
+        a->batch = gpu ? gpu_batch : cpu_batch;
+    if (!a->beam.n)
+        a->beam = gpu ? gpu_beam : cpu_beam;
+    if (!a->src_len.n)
+        a->src_len = gpu ? gpu_src : cpu_src;
+    if (!a->copy_mb)
+        a->copy_mb = gpu ? 1024 : 512;
+    if (a->json && a->csv)
+        return sf_cli_usage_error("bench", "--json and --csv exclude each other");
+    return SF_EXIT_OK;
 }
 
 static int bench_parse(int argc, char **argv, bench_args *a)
 {
+    const int decode = !strcmp(argv[1], "decode"), who = decode ? B_DECODE : B_TRAIN;
     sf_model_config_default(&a->cfg);
     sf_train_opts_default(&a->opts);
-    a->device = "cpu", a->batch = 64, a->src_len = 30, a->tgt_len = 30, a->steps = 5,
-    a->warmup = 1;
-    sf_status st = sf_cli_load_config("base", &a->cfg, &a->opts);
-    for (int i = 2; st == SF_OK && i + 1 < argc; i++)
+    a->device = "cpu", a->config = "base", a->tgt_len = 30, a->steps = 5, a->warmup = 1;
+    a->repeat = 3, a->gemm_n = 2048;
+    int has_config = 0;
+    for (int i = 2; i + 1 < argc; i++)
         if (!strcmp(argv[i], "--config"))
-            st = sf_cli_load_config(argv[i + 1], &a->cfg, &a->opts);
+            a->config = argv[i + 1], has_config = 1;
+    sf_status st = sf_cli_load_config(a->config, &a->cfg, &a->opts);
     if (st != SF_OK)
         return sf_cli_fail("bench", st);
-    struct { const char *flag; int *dst; long lo, hi; } ints[] = {
-        {"--batch", &a->batch, 1, 100000}, {"--src-len", &a->src_len, 1, 10000},
-        {"--tgt-len", &a->tgt_len, 1, 10000}, {"--steps", &a->steps, 1, 100000},
-        {"--warmup", &a->warmup, 0, 100000},
+    const bench_flag flags[] = {
+        {"--json", 'b', B_BOTH, &a->json, 0, 0}, {"--csv", 'b', B_DECODE, &a->csv, 0, 0},
+        {"--batch", 'g', B_BOTH, &a->batch, 1, 100000},
+        {"--src-len", 'g', B_BOTH, &a->src_len, 1, 10000},
+        {"--beam", 'g', B_DECODE, &a->beam, 1, 1000},
+        {"--tgt-len", 'i', B_BOTH, &a->tgt_len, 1, 10000},
+        {"--steps", 'i', B_TRAIN, &a->steps, 1, 100000},
+        {"--warmup", 'i', B_BOTH, &a->warmup, 0, 100000},
+        {"--repeat", 'i', B_DECODE, &a->repeat, 1, 1000},
+        {"--copy-mb", 'i', B_DECODE, &a->copy_mb, 1, 65536},
+        {"--gemm-n", 'i', B_DECODE, &a->gemm_n, 16, 16384},
+        {"--device", 's', B_BOTH, &a->device, 0, 0}, {"--config", 's', B_BOTH, &a->config, 0, 0},
+        {"--model", 's', B_DECODE, &a->model, 0, 0}, {"--svg", 's', B_DECODE, &a->svg, 0, 0},
     };
+    int model_opts = 0;
     for (int i = 2; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
-            a->json = 1;
+        size_t k = 0, n = sizeof flags / sizeof *flags;
+        for (; k < n && strcmp(argv[i], flags[k].flag); k++)
+            ;
+        if (k < n && !(flags[k].who & who))
+            return sf_cli_usage_error("bench", "%s is not an option of bench %s", argv[i],
+                                      argv[1]);
+        if (k < n && flags[k].kind == 'b') {
+            *(int32_t *)flags[k].dst = 1;
             continue;
         }
         if (i + 1 >= argc)
             return sf_cli_usage_error("bench", "option %s needs a value", argv[i]);
         const char *flag = argv[i], *val = argv[++i];
-        size_t k = 0, n = sizeof ints / sizeof *ints;
-        for (; k < n && strcmp(flag, ints[k].flag); k++)
-            ;
-        long v;
-        if (k < n) {
-            if (sf_cli_parse_int(val, ints[k].lo, ints[k].hi, &v))
-                return sf_cli_usage_error("bench", "bad value '%s' for %s", val, flag);
-            *ints[k].dst = (int)v;
-        } else if (!strcmp(flag, "--device")) {
-            a->device = val;
-        } else if (strcmp(flag, "--config")) {
-            int handled, rc = sf_cli_set_option("bench", flag, val, &a->cfg, &a->opts, &handled);
-            if (rc != SF_EXIT_OK)
-                return rc;
-            if (!handled)
-                return sf_cli_usage_error("bench", "unknown option '%s'", flag);
+        int rc = SF_EXIT_OK, handled = k < n;
+        if (k < n)
+            rc = bench_set_flag(&flags[k], val);
+        else if (!strncmp(flag, "--", 2)) {
+            rc = sf_cli_set_option("bench", flag, val, &a->cfg, &a->opts, &handled);
+            model_opts += handled && sf_opt_find(sf_model_config_spec, flag + 2) != NULL;
         }
+        if (rc != SF_EXIT_OK)
+            return rc;
+        if (!handled)
+            return sf_cli_usage_error("bench", "unknown option '%s'", flag);
     }
-    return SF_EXIT_OK;
+    if (a->model && (model_opts || has_config))
+        return sf_cli_usage_error("bench", "--model takes its config from the file: no "
+                                  "--config or model options with it");
+    return bench_defaults(a, decode);
 }
 
 /* [B, T] target rows: <s> y (in) and y </s> (out), all full length. */
 static void bench_batch(const bench_args *a, int32_t *src, int32_t *len, int32_t *tin,
                         int32_t *tout)
 {
-    const int B = a->batch, S = a->src_len, T = a->tgt_len;
+    const int B = a->batch.v[0], S = a->src_len.v[0], T = a->tgt_len;
     sf_bench_random_ids(src, (int64_t)B * S, a->cfg.src_vocab_size, 1);
     sf_bench_random_ids(tout, (int64_t)B * T, a->cfg.tgt_vocab_size, 2);
     for (int b = 0; b < B; b++) {
@@ -126,14 +213,14 @@ static void bench_train_report(const bench_args *a, double *step_s, double *opt_
     double stage[SF_STAGE_COUNT];
     memcpy(stage, step_s + a->steps, sizeof stage);
     const double med = sf_bench_median(step_s, a->steps), opt = sf_bench_median(opt_s, a->steps);
-    const double tokens = (double)a->batch * a->tgt_len;
-    sf_flops f = sf_bench_flops_per_token(&a->cfg, a->src_len,
-                                          (double)a->src_len / a->tgt_len);
+    const int B = a->batch.v[0], S = a->src_len.v[0];
+    const double tokens = (double)B * a->tgt_len;
+    sf_flops f = sf_bench_flops_per_token(&a->cfg, S, (double)S / a->tgt_len);
     const double flops = 3.0 * tokens * (f.encoder + f.cells + f.attention + f.generator);
     if (a->json) {
         printf("{\"bench\":\"train\",\"device\":\"%s\",\"batch\":%d,\"src_len\":%d,"
                "\"tgt_len\":%d,\"ms_per_step\":%.3f,\"tgt_tokens_per_s\":%.1f,"
-               "\"gflops\":%.2f", a->device, a->batch, a->src_len, a->tgt_len, 1e3 * med,
+               "\"gflops\":%.2f", a->device, B, S, a->tgt_len, 1e3 * med,
                tokens / med, flops / med * 1e-9);
         for (int s = 0; s < SF_STAGE_COUNT; s++)
             printf(",\"ms_%d\":%.3f", s, 1e3 * stage[s]);
@@ -141,7 +228,7 @@ static void bench_train_report(const bench_args *a, double *step_s, double *opt_
         return;
     }
     printf("bench train: %s, batch %d x (%d -> %d), %d timed steps after %d warm-up\n",
-           a->device, a->batch, a->src_len, a->tgt_len, a->steps, a->warmup);
+           a->device, B, S, a->tgt_len, a->steps, a->warmup);
     printf("  %.1f ms/step (median)  %.0f target tokens/s  %.1f GFLOP/s (%.2f GFLOP/step)\n",
            1e3 * med, tokens / med, flops / med * 1e-9, flops * 1e-9);
     for (int s = 0; s < SF_STAGE_COUNT; s++)
@@ -154,7 +241,7 @@ static int bench_train(bench_args *a)
     sf_backend *be = NULL;
     sf_s2s *m = NULL;
     sf_optim o = {0};
-    const int B = a->batch, S = a->src_len, T = a->tgt_len;
+    const int B = a->batch.v[0], S = a->src_len.v[0], T = a->tgt_len;
     int32_t *src = malloc(sizeof(int32_t) * (size_t)B * S), *len = malloc(sizeof(int32_t) * B);
     int32_t *tin = malloc(sizeof(int32_t) * (size_t)B * T);
     int32_t *tout = malloc(sizeof(int32_t) * (size_t)B * T);
@@ -186,14 +273,14 @@ static int bench_run(int argc, char **argv)
 {
     if (argc < 2)
         return sf_cli_usage_error("bench", "expected 'train' or 'decode'");
+    if (strcmp(argv[1], "train") && strcmp(argv[1], "decode"))
+        return sf_cli_usage_error("bench", "unknown benchmark '%s' (train, decode)", argv[1]);
     bench_args a;
     memset(&a, 0, sizeof a);
     int rc = bench_parse(argc, argv, &a);
     if (rc != SF_EXIT_OK)
         return rc;
-    if (!strcmp(argv[1], "train"))
-        return bench_train(&a);
-    return sf_cli_usage_error("bench", "unknown benchmark '%s' (train, decode)", argv[1]);
+    return !strcmp(argv[1], "train") ? bench_train(&a) : sf_bench_decode(&a);
 }
 
 const sf_command sf_cmd_bench = {"bench", "benchmark training and decoding", bench_run,

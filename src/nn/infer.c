@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn/attention.h"
 #include "nn/embedding.h"
@@ -23,7 +24,34 @@ struct sf_infer {
     float *align, *ctx, *attn_cache, *logits; /* [rows,S], [rows,H], ..., [rows,V] */
     int32_t *ids;                 /* [max_rows] device */
     void *block;                  /* one device allocation for all of the above */
+    double *stage_seconds;        /* [SF_INFER_STAGE_COUNT] host, NULL = not timed */
 };
+
+void sf_infer_set_timing(sf_infer *f, double *stage_seconds)
+{
+    f->stage_seconds = stage_seconds;
+}
+
+static double sf_infer_clock(const sf_infer *f)
+{
+    struct timespec ts;
+    if (!f->stage_seconds)
+        return 0.0;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Close a timed stage: synchronize, add its seconds, restart the clock (*t0). */
+static sf_status sf_infer_stage_end(sf_infer *f, sf_infer_stage stage, double *t0)
+{
+    if (!f->stage_seconds)
+        return SF_OK;
+    SF_TRY(f->m->be->sync(f->m->be));
+    const double now = sf_infer_clock(f);
+    f->stage_seconds[stage] += now - *t0;
+    *t0 = now;
+    return SF_OK;
+}
 
 static sf_status sf_infer_plan(sf_infer *f, sf_arena *ar)
 {
@@ -163,6 +191,7 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
     if (rows != f->rows || rows > f->max_rows)
         return SF_FAIL(SF_ERR_INVALID_ARG, "step over %d rows but the state has %d", rows,
                        f->rows);
+    double t0 = sf_infer_clock(f);
     SF_TRY(be->upload(be, f->ids, prev, sizeof(int32_t) * (size_t)rows));
     SF_TRY(sf_embed_fwd(be, rows, E, m->P.dec_emb, V, f->ids, f->x0, din0));
     if (c->input_feed)
@@ -180,6 +209,7 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
         if (l + 1 < c->dec_layers)
             SF_TRY(be->copy(be, f->xl, f->h[l], (int64_t)rows * H));
     }
+    SF_TRY(sf_infer_stage_end(f, SF_INFER_CELLS, &t0));
     for (int r0 = 0; r0 < rows;) {
         int k = 1;
         while (r0 + k < rows && sent[r0 + k] == sent[r0])
@@ -190,6 +220,7 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
         SF_TRY(sf_infer_attend(f, r0, k, sent[r0]));
         r0 += k;
     }
+    SF_TRY(sf_infer_stage_end(f, SF_INFER_ATTENTION, &t0));
     SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, rows, V, H, 1.0f, f->htil, H, m->P.gen_w, H,
                      0.0f, f->logits, V));
     SF_TRY(be->add_rowvec(be, rows, V, m->P.gen_b, f->logits));
@@ -197,7 +228,7 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
     SF_TRY(be->download(be, logprobs, f->logits, sizeof(float) * (size_t)rows * V));
     if (attn)
         SF_TRY(be->download(be, attn, f->align, sizeof(float) * (size_t)rows * f->S));
-    return SF_OK;
+    return sf_infer_stage_end(f, SF_INFER_OUTPUT, &t0);
 }
 
 /* dst[r] = src[from[r]] for rows of width H. */
@@ -226,6 +257,7 @@ sf_status sf_infer_reorder(sf_infer *f, int new_rows, const int32_t *from)
         if (from[r] < 0 || from[r] >= f->rows)
             return SF_FAIL(SF_ERR_INVALID_ARG, "new row %d comes from row %d of %d", r, from[r],
                            f->rows);
+    double t0 = sf_infer_clock(f);
     for (int l = 0; l < c->dec_layers; l++) {
         float *t;
         SF_TRY(sf_gather_rows(be, new_rows, H, from, f->h[l], f->h2[l]));
@@ -239,5 +271,5 @@ sf_status sf_infer_reorder(sf_infer *f, int new_rows, const int32_t *from)
     float *t = f->htil;
     f->htil = f->htil2, f->htil2 = t;
     f->rows = new_rows;
-    return SF_OK;
+    return sf_infer_stage_end(f, SF_INFER_REORDER, &t0);
 }

@@ -25,4 +25,17 @@ sf_status sf_infer_step(sf_infer *inf, int rows, const int32_t *sent, const int3
 sf_status sf_infer_reorder(sf_infer *inf, int new_rows, const int32_t *from);
 void sf_infer_free(sf_infer *inf);
 
+/* Stages timed when sf_infer_set_timing is on (benchmarks). */
+typedef enum sf_infer_stage {
+    SF_INFER_CELLS = 0,  /* ids upload, embedding, input feeding, the recurrent layers */
+    SF_INFER_ATTENTION,  /* attention of every sentence's rows, linear_out + tanh */
+    SF_INFER_OUTPUT,     /* generator, log-softmax, download of log-probs (and attention) */
+    SF_INFER_REORDER,    /* sf_infer_reorder's state gathers */
+    SF_INFER_STAGE_COUNT
+} sf_infer_stage;
+/* stage_seconds: [SF_INFER_STAGE_COUNT] host, or NULL (off, the default). When on,
+ * step and reorder add each stage's seconds to it; every stage boundary
+ * synchronizes the device (a small cost on GPUs), and only then. */
+void sf_infer_set_timing(sf_infer *inf, double *stage_seconds);
+
 #endif
