@@ -18,6 +18,12 @@ static sf_attn_grads sf_attn_grads_of(const sf_model_view *v)
                            v->attn_v,   v->attn_w_c, v->attn_b_c};
 }
 
+static void sf_rnn_dgates_of(const sf_model_config *c, int B, const float *cache,
+                             const float **dxg, const float **dhg)
+{
+    sf_rnn_step_dgates((sf_cell_type)c->cell, B, c->hidden_size, cache, dxg, dhg);
+}
+
 static int sf_dec_in(const sf_model_config *c, int l)
 {
     return l > 0 ? c->hidden_size : c->input_feed ? c->emb_size + c->hidden_size : c->emb_size;
@@ -129,6 +135,46 @@ sf_status sf_dec_fwd(sf_s2s *m, sf_s2s_acts *a, const sf_s2s_batch *b, int train
     return be->copy(be, a->out_in, a->htil, T * BH);
 }
 
+/* Keep step t's gate gradients of layer l for the weight gradients at the end. */
+static sf_status sf_dec_keep_dgates(sf_s2s *m, sf_s2s_acts *a, int l, int t)
+{
+    const sf_model_config *c = &m->cfg;
+    const int B = a->B, H = c->hidden_size;
+    const int64_t BW = (int64_t)B * sf_model_config_gates(c) * H;
+    const float *dxg, *dhg;
+    sf_rnn_dgates_of(c, B, a->dec_cache[l] + (size_t)t * a->step_cache, &dxg, &dhg);
+    SF_TRY(m->be->copy(m->be, a->dec_dxg[l] + t * BW, dxg, BW));
+    if (a->dec_dhg[l])
+        SF_TRY(m->be->copy(m->be, a->dec_dhg[l] + t * BW, dhg, BW));
+    return SF_OK;
+}
+
+/* Weight gradients of every decoder layer and of the attention output layer,
+ * each as one product over all T x B rows instead of T small ones. */
+static sf_status sf_dec_weight_grads(sf_s2s *m, sf_s2s_acts *a)
+{
+    const sf_model_config *c = &m->cfg;
+    sf_backend *be = m->be;
+    const int B = a->B, T = a->T, H = c->hidden_size, R = T * B;
+    for (int l = 0; l < c->dec_layers; l++) {
+        const int in = sf_dec_in(c, l);
+        sf_rnn_grads g = {m->G.dec[l].w_ih, m->G.dec[l].w_hh, m->G.dec[l].b_ih,
+                          m->G.dec[l].b_hh};
+        SF_TRY(sf_rnn_weight_grads(be, (sf_cell_type)c->cell, R, in, H, a->dec_dxg[l],
+                                   a->dec_dhg[l] ? a->dec_dhg[l] : a->dec_dxg[l], a->dec_x[l],
+                                   in, a->dec_h[l], &g));
+    }
+    /* h~ = act(W_c [ctx; h] (+ b_c)): d_out_in holds dLoss/dh~ of every step */
+    const int mlp = c->attention == 2;
+    SF_TRY(be->bias_act_bwd(be, R, H, !mlp, a->htil, a->d_out_in, a->d_out_in,
+                            mlp ? m->G.attn_b_c : NULL));
+    SF_TRY(be->sgemm(be, SF_TRANS, SF_NO_TRANS, H, H, R, 1.0f, a->d_out_in, H, a->ctx, H, 1.0f,
+                     m->G.attn_w_c, 2 * H));
+    return be->sgemm(be, SF_TRANS, SF_NO_TRANS, H, H, R, 1.0f, a->d_out_in, H,
+                     a->dec_h[c->dec_layers - 1] + (int64_t)B * H, H, 1.0f, m->G.attn_w_c + H,
+                     2 * H);
+}
+
 /* Backward of step t; a->d_htil holds dLoss/dh~_t on entry. */
 static sf_status sf_dec_step_bwd(sf_s2s *m, sf_s2s_acts *a, int t)
 {
@@ -138,6 +184,7 @@ static sf_status sf_dec_step_bwd(sf_s2s *m, sf_s2s_acts *a, int t)
     const int64_t BH = (int64_t)B * H;
     sf_attn_weights aw = sf_attn_weights_of(&m->P);
     sf_attn_grads ag = sf_attn_grads_of(&m->G);
+    ag.w_c = ag.b_c = NULL; /* over all steps at once in sf_attn_out_grads */
     SF_TRY(be->fill(be, a->d_hq, BH, 0.0f));
     SF_TRY(sf_attn_step_bwd(be, (sf_attn_type)c->attention, B, 1, S, H, a->M, a->keys, a->src_len,
                             &aw, a->dec_h[L - 1] + (t + 1) * BH, a->align + (int64_t)t * B * S,
@@ -149,8 +196,6 @@ static sf_status sf_dec_step_bwd(sf_s2s *m, sf_s2s_acts *a, int t)
         const int in = sf_dec_in(c, l);
         sf_rnn_weights w = {m->P.dec[l].w_ih, m->P.dec[l].w_hh, m->P.dec[l].b_ih,
                             m->P.dec[l].b_hh};
-        sf_rnn_grads g = {m->G.dec[l].w_ih, m->G.dec[l].w_hh, m->G.dec[l].b_ih,
-                          m->G.dec[l].b_hh};
         const int lstm = a->dec_c[l] != NULL;
         SF_TRY(be->fill(be, a->d_x, (int64_t)B * in, 0.0f));
         SF_TRY(sf_rnn_step_bwd(be, (sf_cell_type)c->cell, B, in, H,
@@ -158,7 +203,8 @@ static sf_status sf_dec_step_bwd(sf_s2s *m, sf_s2s_acts *a, int t)
                                lstm ? a->dec_c[l] + t * BH : NULL, NULL,
                                a->dec_cache[l] + (size_t)t * a->step_cache, a->d_h[l],
                                lstm ? a->d_c[l] : NULL, a->d_x, in, a->d_tmp_h,
-                               lstm ? a->d_tmp_c : NULL, &g));
+                               lstm ? a->d_tmp_c : NULL, NULL));
+        SF_TRY(sf_dec_keep_dgates(m, a, l, t));
         SF_TRY(be->copy(be, a->d_h[l], a->d_tmp_h, BH));
         if (lstm)
             SF_TRY(be->copy(be, a->d_c[l], a->d_tmp_c, BH));
@@ -194,11 +240,13 @@ sf_status sf_dec_bwd(sf_s2s *m, sf_s2s_acts *a)
     if (a->dkeys)
         SF_TRY(be->fill(be, a->dkeys, (int64_t)B * S * H, 0.0f));
     for (int t = T - 1; t >= 0; t--) {
-        SF_TRY(be->copy(be, a->d_htil, a->d_out_in + t * BH, BH));
+        /* d_out_in[t] becomes the whole dLoss/dh~_t (kept for the weight gradients) */
         if (c->input_feed && t + 1 < T)
-            SF_TRY(be->axpy(be, BH, 1.0f, a->d_feed, a->d_htil));
+            SF_TRY(be->axpy(be, BH, 1.0f, a->d_feed, a->d_out_in + t * BH));
+        SF_TRY(be->copy(be, a->d_htil, a->d_out_in + t * BH, BH));
         SF_TRY(sf_dec_step_bwd(m, a, t));
     }
+    SF_TRY(sf_dec_weight_grads(m, a));
     if (!m->freeze_embeddings)
         SF_TRY(sf_embed_bwd(be, (int64_t)T * B, c->emb_size, a->d_emb, c->emb_size, a->tgt_ids,
                             m->G.dec_emb, c->tgt_vocab_size));

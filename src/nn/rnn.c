@@ -163,6 +163,8 @@ sf_status sf_rnn_step_bwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
                          1.0f, dx, lddx));
     if (!g)
         return SF_OK;
+    if (!g) /* the caller collects the gate gradients (sf_rnn_step_dgates) */
+        return SF_OK;
     SF_TRY(be->fill(be, cache + L.ones, B, 1.0f));
     return weight_grads(be, B, W, in, h, dgx, dgh, x, ldx, h_prev, cache + L.ones, g);
 }
@@ -391,4 +393,30 @@ sf_status sf_rnn_layer_bwd(sf_backend *be, sf_cell_type t, int T, int B, int in,
     if (dx)
         SF_TRY(layer_dx(be, TB, W, in, reverse, dgx, w->w_ih, cache + L.xr, idx, dx));
     return SF_OK;
+}
+
+void sf_rnn_step_dgates(sf_cell_type t, int B, int h, const float *cache, const float **dxg,
+                        const float **dhg)
+{
+    step_layout L = step_layout_of(t, B, h);
+    *dxg = cache + L.xg;
+    *dhg = t == SF_CELL_GRU ? cache + L.hg : cache + L.xg;
+}
+
+sf_status sf_rnn_weight_grads(sf_backend *be, sf_cell_type t, int R, int in, int h,
+                              const float *dxg, const float *dhg, const float *x, int ldx,
+                              const float *h_prev, sf_rnn_grads *g)
+{
+    const int W = sf_cell_gates(t) * h;
+    if (!g || !g->w_ih || !g->w_hh || !g->b_ih || !g->b_hh)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "grads missing a member");
+    if (R == 0)
+        return SF_OK;
+    // dW_ih += dxg^T x: [W, in];  dW_hh += dhg^T h_prev: [W, h]
+    SF_TRY(be->sgemm(be, SF_TRANS, SF_NO_TRANS, W, in, R, 1.0f, dxg, W, x, ldx, 1.0f, g->w_ih,
+                     in));
+    SF_TRY(be->sgemm(be, SF_TRANS, SF_NO_TRANS, W, h, R, 1.0f, dhg, W, h_prev, h, 1.0f, g->w_hh,
+                     h));
+    SF_TRY(be->colsum_acc(be, R, W, dxg, W, g->b_ih));
+    return be->colsum_acc(be, R, W, dhg, W, g->b_hh);
 }

@@ -103,4 +103,18 @@ sf_status sf_rnn_layer_bwd(sf_backend *be, sf_cell_type t, int T, int B, int in,
                            const float *dcT, float *dx, float *dh0, float *dc0,
                            sf_rnn_grads *g);
 
+/* After sf_rnn_step_bwd with g == NULL (weight gradients skipped): the step's
+ * gradients w.r.t. its input pre-activations (x W_ih^T + b_ih) and recurrent
+ * pre-activations (h W_hh^T + b_hh; the same array except for gru), [B, G*h],
+ * inside the step cache (valid until the cache is reused). */
+void sf_rnn_step_dgates(sf_cell_type t, int B, int h, const float *cache, const float **dxg,
+                        const float **dhg);
+
+/* Weight gradients of many steps at once (R = steps x rows): dW_ih += dxg^T x,
+ * dW_hh += dhg^T h_prev, db_ih += colsum(dxg), db_hh += colsum(dhg).
+ * dxg, dhg: [R, G*h]; x: [R, in] stride ldx; h_prev: [R, h]. */
+sf_status sf_rnn_weight_grads(sf_backend *be, sf_cell_type t, int R, int in, int h,
+                              const float *dxg, const float *dhg, const float *x, int ldx,
+                              const float *h_prev, sf_rnn_grads *g);
+
 #endif

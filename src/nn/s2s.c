@@ -121,9 +121,13 @@ static sf_status sf_acts_plan_decoder(const sf_model_config *c, sf_s2s_acts *a, 
             SF_ALLOC_F(a->dec_mask[l], T * BH);
         SF_ALLOC_F(a->dec_cache[l], (size_t)T * a->step_cache);
         if (backward) {
+            const int64_t W = (int64_t)sf_model_config_gates(c) * H;
             SF_ALLOC_F(a->d_h[l], BH);
             if (lstm)
                 SF_ALLOC_F(a->d_c[l], BH);
+            SF_ALLOC_F(a->dec_dxg[l], T * B * W);
+            if (c->cell == 1)
+                SF_ALLOC_F(a->dec_dhg[l], T * B * W);
         }
     }
     a->attn_cache_n = sf_attn_step_cache_floats((sf_attn_type)c->attention, a->B, 1, a->S, (int)H);

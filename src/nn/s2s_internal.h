@@ -39,6 +39,8 @@ typedef struct sf_s2s_acts {
     float *zeros;                     /* [B,H] zero state */
     /* backward */
     float *d_out_in;                  /* [T*B,H] */
+    float *dec_dxg[SF_MAX_LAYERS];    /* [T,B,G*H] gate gradients of every step (input side) */
+    float *dec_dhg[SF_MAX_LAYERS];    /* [T,B,G*H] recurrent side (gru only; else = dec_dxg) */
     float *d_h[SF_MAX_LAYERS];        /* [B,H] carried state gradients */
     float *d_c[SF_MAX_LAYERS];
     float *d_tmp_h, *d_tmp_c;         /* [B,H] */
