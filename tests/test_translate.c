@@ -103,6 +103,46 @@ START_TEST(test_reverses)
 }
 END_TEST
 
+START_TEST(test_pieces_and_ids)
+{
+    sf_translator *t;
+    ck_assert_int_eq(sf_translator_open(g_model, "cpu", &t), SF_OK);
+    char *pieces = NULL, ids_text[256] = "";
+    int32_t *ids = NULL;
+    int64_t n = 0;
+    ck_assert_int_eq(sf_spm_encode_pieces(t->spm_src, "red green blue", 14, &pieces), SF_OK);
+    ck_assert_int_eq(sf_spm_encode(t->spm_src, "red green blue", 14, &ids, &n), SF_OK);
+    for (int64_t i = 0; i < n; i++)
+        snprintf(ids_text + strlen(ids_text), sizeof ids_text - strlen(ids_text), "%s%d",
+                 i ? " " : "", ids[i]);
+    strcat(ids_text, "\n");
+    char *line = malloc(strlen(pieces) + 2);
+    sprintf(line, "%s\n", pieces);
+    sf_translate_opts o;
+    sf_translate_opts_default(&o);
+    o.no_spm = 1;
+    char *out_pieces = translate(line, &o, NULL);
+    o.no_spm = 2;
+    char *out_ids = translate(ids_text, &o, NULL);
+    /* both equal the pieces / ids of the text translation "blue green red" */
+    char *want_pieces = NULL;
+    int32_t *want = NULL;
+    int64_t wn = 0;
+    ck_assert_int_eq(sf_spm_encode_pieces(t->spm_tgt, "blue green red", 14, &want_pieces), SF_OK);
+    ck_assert_int_eq(sf_spm_encode(t->spm_tgt, "blue green red", 14, &want, &wn), SF_OK);
+    ck_assert_int_eq(strncmp(out_pieces, want_pieces, strlen(want_pieces)), 0);
+    char want_ids[256] = "";
+    for (int64_t i = 0; i < wn; i++)
+        snprintf(want_ids + strlen(want_ids), sizeof want_ids - strlen(want_ids), "%s%d",
+                 i ? " " : "", want[i]);
+    strcat(want_ids, "\n");
+    ck_assert_str_eq(out_ids, want_ids);
+    free(pieces), free(ids), free(line), free(out_pieces), free(out_ids), free(want_pieces);
+    free(want);
+    sf_translator_free(t);
+}
+END_TEST
+
 START_TEST(test_bad_lines)
 {
     /* line: 1 ok, 2 empty, 3 spaces, 4 invalid UTF-8, 5 CRLF, 6 NUL byte, 7 too long, 8 ok
@@ -300,6 +340,7 @@ int main(void)
     TCase *tc = tcase_create("translator");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_reverses);
+    tcase_add_test(tc, test_pieces_and_ids);
     tcase_add_test(tc, test_bad_lines);
     tcase_add_test(tc, test_batch_invariance);
     tcase_add_test(tc, test_nbest_and_scores);

@@ -104,7 +104,8 @@ static int bench_defaults(bench_args *a, int decode)
 
 static int bench_parse(int argc, char **argv, bench_args *a)
 {
-    const int decode = !strcmp(argv[1], "decode"), who = decode ? B_DECODE : B_TRAIN;
+    const int decode = !strcmp(argv[1], "decode") || !strcmp(argv[1], "translate");
+    const int who = decode ? B_DECODE : B_TRAIN;
     sf_model_config_default(&a->cfg);
     sf_train_opts_default(&a->opts);
     a->device = "cpu", a->config = "base", a->tgt_len = 30, a->steps = 5, a->warmup = 1;
@@ -273,7 +274,7 @@ static int bench_run(int argc, char **argv)
 {
     if (argc < 2)
         return sf_cli_usage_error("bench", "expected 'train' or 'decode'");
-    if (strcmp(argv[1], "train") && strcmp(argv[1], "decode"))
+    if (strcmp(argv[1], "train") && strcmp(argv[1], "decode") && strcmp(argv[1], "translate"))
         return sf_cli_usage_error("bench", "unknown benchmark '%s' (train, decode)", argv[1]);
     bench_args a;
     memset(&a, 0, sizeof a);

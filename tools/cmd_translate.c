@@ -29,6 +29,7 @@ static void translate_usage(void)
            "                         source pieces, or 'src-tgt' links of the argmax; in pieces)\n"
            "  --attention-svg DIR    one heatmap per sentence: DIR/LINE.svg\n"
            "  --no-spm               input and output are space-separated pieces\n"
+           "  --ids                  input and output are space-separated ids\n"
            "  --max-len-a F --max-len-b F  output length limit a*|src|+b (3, 10)\n"
            "  --max-src-len N        cut longer inputs, with a warning (250)\n"
            "  --max-tokens N         batch budget: sentences x longest source (2048)\n"
@@ -49,7 +50,7 @@ static int tr_parse(int argc, char **argv, tr_args *a)
         {"alpha", required_argument, 0, 'A'}, {"coverage", required_argument, 0, 'C'},
         {"n-best", required_argument, 0, 'N'}, {"scores", no_argument, 0, 'S'},
         {"alignment", required_argument, 0, 'L'}, {"attention-svg", required_argument, 0, 'G'},
-        {"no-spm", no_argument, 0, 'P'}, {"max-len-a", required_argument, 0, 'a'},
+        {"no-spm", no_argument, 0, 'P'}, {"ids", no_argument, 0, 'I'}, {"max-len-a", required_argument, 0, 'a'},
         {"max-len-b", required_argument, 0, 'B'}, {"max-src-len", required_argument, 0, 'X'},
         {"max-tokens", required_argument, 0, 'T'}, {"device", required_argument, 0, 'D'},
         {"threads", required_argument, 0, 'j'}, {0, 0, 0, 0},
@@ -66,6 +67,7 @@ static int tr_parse(int argc, char **argv, tr_args *a)
         case 'D': a->device = optarg; break;
         case 'S': a->o.scores = 1; break;
         case 'P': a->o.no_spm = 1; break;
+        case 'I': a->o.no_spm = 2; break;
         case 'G': a->o.svg_dir = optarg; break;
         case 'b': bad = sf_cli_parse_int(optarg, 1, 1000, &v); a->o.search.beam = (int)v; break;
         case 'N': bad = sf_cli_parse_int(optarg, 1, 1000, &v); a->o.search.n_best = (int)v;

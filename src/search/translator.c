@@ -71,16 +71,27 @@ void sf_translator_free(sf_translator *t)
     free(t);
 }
 
-/* Pieces separated by spaces -> ids (--no-spm input). */
-static sf_status sf_pieces_to_ids(sf_translator *t, char *text, int32_t **ids, int64_t *n)
+/* Space-separated pieces (mode 1) or ids (mode 2) -> ids. */
+static sf_status sf_pieces_to_ids(sf_translator *t, int mode, char *text, int32_t **ids,
+                                  int64_t *n)
 {
     size_t cap = strlen(text) / 2 + 1;
     *ids = malloc(sizeof(int32_t) * cap);
     *n = 0;
     if (!*ids)
         return SF_FAIL(SF_ERR_OOM, "piece ids");
-    for (char *save = NULL, *p = strtok_r(text, " \t", &save); p; p = strtok_r(NULL, " \t", &save))
-        (*ids)[(*n)++] = sf_spm_piece_to_id(t->spm_src, p);
+    for (char *save = NULL, *p = strtok_r(text, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
+        if (mode == 1) {
+            (*ids)[(*n)++] = sf_spm_piece_to_id(t->spm_src, p);
+            continue;
+        }
+        char *end = NULL;
+        long v = strtol(p, &end, 10);
+        if (*end || end == p || v < 0 || v >= t->cfg.src_vocab_size)
+            return sf_error(SF_ERR_INVALID_ARG, "'%s' is not an id in [0, %d)", p,
+                            t->cfg.src_vocab_size);
+        (*ids)[(*n)++] = (int32_t)v;
+    }
     return SF_OK;
 }
 
@@ -97,7 +108,7 @@ static sf_status sf_tr_encode(sf_translator *t, const sf_translate_opts *o, cons
         return SF_OK;
     }
     int64_t n = 0;
-    sf_status st = o->no_spm ? sf_pieces_to_ids(t, line, &it->ids, &n)
+    sf_status st = o->no_spm ? sf_pieces_to_ids(t, o->no_spm, line, &it->ids, &n)
                              : sf_spm_encode(t->spm_src, line, len, &it->ids, &n);
     if (st != SF_OK) {
         sf_log_error("%s:%" PRId64 ": %s; writing an empty line", name, it->line,

@@ -20,7 +20,7 @@ typedef struct sf_translate_opts {
     int32_t max_sentences;     /* per batch (0 = no limit) */
     int32_t max_src_len;       /* longer inputs are cut, with a warning (250) */
     int32_t chunk_lines;       /* lines read, sorted and translated together (10000) */
-    int no_spm;                /* input and output are space-separated pieces */
+    int no_spm;                /* 1: input and output are space-separated pieces; 2: ids */
     int scores;                /* 1-best output: "text ||| score" */
     int nbest;                 /* Moses n-best: "ID ||| text ||| F0= logprob ||| score" */
     sf_align_mode alignment;   /* append " ||| " + alignment (in pieces) */

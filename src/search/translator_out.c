@@ -53,6 +53,10 @@ static sf_status sf_hyp_text(sf_translator *t, const sf_translate_opts *o, const
     }
     for (int32_t i = 0; i < h->len; i++) {
         const char *piece = NULL;
+        if (o->no_spm == 2) {
+            sf_sb_printf(b, "%s%d", i ? " " : "", h->tokens[i]);
+            continue;
+        }
         SF_TRY(sf_spm_id_to_piece(t->spm_tgt, h->tokens[i], &piece));
         sf_sb_printf(b, "%s%s", i ? " " : "", piece);
     }
