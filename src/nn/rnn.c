@@ -43,7 +43,7 @@ static size_t r16(size_t n) { return (n + 15) / 16 * 16; }
 static sf_status check_common(sf_backend *be, sf_cell_type t, int B, int in, int h,
                               const sf_rnn_weights *w, const void *cache)
 {
-    if (!be || !be->cell_fwd || !be->gather_rows)
+    if (!be || !be->cell_fwd || !be->cell_bwd || !be->gather_rows)
         return SF_FAIL(SF_ERR_INVALID_ARG, "no backend or a backend without cell ops");
     if (!sf_cell_gates(t))
         return SF_FAIL(SF_ERR_INVALID_ARG, "unknown cell type %d (expected 0 rnn, 1 gru, "
@@ -59,9 +59,10 @@ static sf_status check_common(sf_backend *be, sf_cell_type t, int B, int in, int
 /* ================================================================ step level */
 
 /* Step cache: xg [B, W] (fwd input product, bwd dxg), hg [B, W] (fwd recurrent
- * product, bwd dhg for gru), saved [B, S], ones [B]. */
+ * product, bwd dhg for gru), saved [B, S], ones [B], dc [B, h] (bwd, lstm: stands
+ * for a NULL dc / dc_prev). */
 typedef struct step_layout {
-    size_t xg, hg, sv, ones, total;
+    size_t xg, hg, sv, ones, dc, total;
 } step_layout;
 
 static step_layout step_layout_of(sf_cell_type t, int B, int h)
@@ -72,7 +73,8 @@ static step_layout step_layout_of(sf_cell_type t, int B, int h)
     L.hg = L.xg + r16((size_t)B * W);
     L.sv = L.hg + r16((size_t)B * W);
     L.ones = L.sv + r16((size_t)B * cell_saved_cols(t, h));
-    L.total = L.ones + r16((size_t)B);
+    L.dc = L.ones + r16((size_t)B);
+    L.total = L.dc + (t == SF_CELL_LSTM ? r16((size_t)B * h) : 0);
     return L;
 }
 
@@ -151,6 +153,12 @@ sf_status sf_rnn_step_bwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
     const int lstm = t == SF_CELL_LSTM, gru = t == SF_CELL_GRU;
     step_layout L = step_layout_of(t, B, h);
     float *dgx = cache + L.xg, *dgh = gru ? cache + L.hg : dgx;
+    if (lstm && !dc) { /* dc = 0 */
+        SF_TRY(be->fill(be, cache + L.dc, (int64_t)B * h, 0.0f));
+        dc = cache + L.dc;
+    }
+    if (lstm && !dc_prev) /* computed, then dropped */
+        dc_prev = cache + L.dc;
     SF_TRY(be->fill(be, dh_prev, (int64_t)B * h, 0.0f));
     SF_TRY(be->cell_bwd(be, (int)t, B, h, cache + L.sv, h_prev, lstm ? c_prev : NULL, mask,
                         dh, lstm ? dc : NULL, dgx, W, gru ? dgh : NULL, W, dh_prev,
