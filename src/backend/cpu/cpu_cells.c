@@ -82,7 +82,8 @@ static sf_status check_cell_args(int cell, int B, int h, int ld1, int ld2)
 /* ---------------------------------------------------------------- forward rows */
 
 /* h' = tanh(xg + hg + b); sv: [h] = h'. */
-SF_SIMD_CLONES static void rnn_row_fwd(int h, const float *xg, const float *hg, const float *bi,
+SF_SIMD_CLONES
+static void rnn_row_fwd(int h, const float *xg, const float *hg, const float *bi,
                         const float *bh, float *hout, float *sv)
 {
 #pragma omp simd
@@ -94,7 +95,8 @@ SF_SIMD_CLONES static void rnn_row_fwd(int h, const float *xg, const float *hg, 
 }
 
 /* r,z = sig; n = tanh(xn + r*(hn + b_hn)); h' = (1-z) n + z h; sv: [r z n hn]. */
-SF_SIMD_CLONES static void gru_row_fwd(int h, const float *xg, const float *hg, const float *bi,
+SF_SIMD_CLONES
+static void gru_row_fwd(int h, const float *xg, const float *hg, const float *bi,
                         const float *bh, const float *hp, float *hout, float *sv)
 {
 #pragma omp simd
@@ -109,7 +111,8 @@ SF_SIMD_CLONES static void gru_row_fwd(int h, const float *xg, const float *hg, 
 }
 
 /* i,f,o = sig, g = tanh; c' = f c + i g; h' = o tanh(c'); sv: [i f g o tanh(c')]. */
-SF_SIMD_CLONES static void lstm_row_fwd(int h, const float *xg, const float *hg, const float *bi,
+SF_SIMD_CLONES
+static void lstm_row_fwd(int h, const float *xg, const float *hg, const float *bi,
                          const float *bh, const float *cp, float *hout, float *cout, float *sv)
 {
 #pragma omp simd
@@ -162,7 +165,8 @@ static sf_status cpu_cell_fwd(sf_backend *be, int cell, int B, int h, const floa
 
 /* ---------------------------------------------------------------- backward rows */
 
-SF_SIMD_CLONES static void rnn_row_bwd(int h, const float *sv, const float *dh, float *dx)
+SF_SIMD_CLONES
+static void rnn_row_bwd(int h, const float *sv, const float *dh, float *dx)
 {
 #pragma omp simd
     for (int j = 0; j < h; j++)
@@ -170,7 +174,8 @@ SF_SIMD_CLONES static void rnn_row_bwd(int h, const float *sv, const float *dh, 
 }
 
 /* dx = [dr dz dn]; dhgr = [dr dz dn*r]; dhp += z dh. */
-SF_SIMD_CLONES static void gru_row_bwd(int h, const float *sv, const float *hp, const float *dh, float *dx,
+SF_SIMD_CLONES
+static void gru_row_bwd(int h, const float *sv, const float *hp, const float *dh, float *dx,
                         float *dhgr, float *dhp)
 {
     const float *r = sv, *z = sv + h, *n = sv + 2 * h, *hn = sv + 3 * h;
@@ -186,7 +191,8 @@ SF_SIMD_CLONES static void gru_row_bwd(int h, const float *sv, const float *hp, 
 }
 
 /* dx = [di df dg do]; dcp = f (dc + dh o (1 - tanh(c')^2)); dcp may alias dc. */
-SF_SIMD_CLONES static void lstm_row_bwd(int h, const float *sv, const float *cp, const float *dh,
+SF_SIMD_CLONES
+static void lstm_row_bwd(int h, const float *sv, const float *cp, const float *dh,
                          const float *dc, float *dx, float *dcp)
 {
     const float *i = sv, *f = sv + h, *g = sv + 2 * h, *o = sv + 3 * h, *tc = sv + 4 * h;
