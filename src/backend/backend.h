@@ -82,6 +82,8 @@ struct sf_backend {
      * beta 0 or 1 (0 overwrites, even NaN). Reorders time-major rows. */
     sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
                              const int32_t *idx, float beta, float *dst, int ldd);
+    /* dst[j] += sum over r < n of src[r, j], j < w; src [n, w] stride lds (bias grads). */
+    sf_status (*col_sum)(sf_backend *be, int n, int w, const float *src, int lds, float *dst);
 
     void (*destroy)(sf_backend *be);
 };

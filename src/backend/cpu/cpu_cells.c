@@ -281,9 +281,28 @@ static sf_status cpu_gather_rows(sf_backend *be, int n, int w, const float *src,
     return SF_OK;
 }
 
+// src: [n, w] stride lds; dst: [w], accumulated
+static sf_status cpu_col_sum(sf_backend *be, int n, int w, const float *src, int lds,
+                             float *dst)
+{
+    (void)be;
+    if (n < 0 || w < 0 || lds < w)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "bad col_sum n=%d w=%d lds=%d (expected lds >= w)",
+                       n, w, lds);
+    /* memory-bound: one thread is enough (and see SF_CELL_OMP_MIN) */
+    for (int r = 0; r < n; r++) {
+        const float *s = src + (size_t)r * lds;
+#pragma omp simd
+        for (int j = 0; j < w; j++)
+            dst[j] += s[j];
+    }
+    return SF_OK;
+}
+
 void sf_cpu_install_cell_ops(sf_backend *be)
 {
     be->cell_fwd = cpu_cell_fwd;
     be->cell_bwd = cpu_cell_bwd;
     be->gather_rows = cpu_gather_rows;
+    be->col_sum = cpu_col_sum;
 }

@@ -6,7 +6,7 @@
 
 #include "backend/backend.h"
 
-/* cell_fwd, cell_bwd, gather_rows (cpu_cells.c). */
+/* cell_fwd, cell_bwd, gather_rows, col_sum (cpu_cells.c). */
 void sf_cpu_install_cell_ops(sf_backend *be);
 
 #endif
