@@ -67,12 +67,13 @@ struct sf_backend {
                           const float *hg, int ldhg, const float *b_ih, const float *b_hh,
                           const float *h_prev, const float *c_prev, const float *mask,
                           float *h_out, float *c_out, float *saved);
-    /* bwd: dh [B, h] grad wrt h_out, dc [B, h] wrt c_out (lstm, else NULL) ->
-     *   dxg [B, G*h] stride lddxg: grad wrt the input pre-activations (= grad of
-     *   x W_ih^T and of b_ih; 0 on masked rows); dhg [B, G*h] stride lddhg: grad wrt
-     *   h W_hh^T (gru only, else NULL: it equals dxg); dh_prev [B, h] += the direct
-     *   part (gru z*dh; dh on masked rows; the W_hh product is the caller's);
-     *   lstm: dc required, dc_prev [B, h] written (=), may alias dc. */
+    /* bwd: reads saved, h_prev (gru), c_prev (lstm) [B, h], dh [B, h] grad wrt
+     *   h_out, dc [B, h] wrt c_out (lstm, else NULL) -> dxg [B, G*h] stride lddxg:
+     *   grad wrt the input pre-activations (= grad of x W_ih^T and of b_ih; 0 on
+     *   masked rows); dhg [B, G*h] stride lddhg: grad wrt h W_hh^T (gru only, else
+     *   NULL: it equals dxg); dh_prev [B, h] += the direct part (gru z*dh; dh on
+     *   masked rows; the W_hh product is the caller's), must not alias dh;
+     *   dc_prev [B, h] = (lstm, may alias dc). */
     sf_status (*cell_bwd)(sf_backend *be, int cell, int B, int h, const float *saved,
                           const float *h_prev, const float *c_prev, const float *mask,
                           const float *dh, const float *dc, float *dxg, int lddxg, float *dhg,
