@@ -1,7 +1,8 @@
 /* test_rnn.c: the recurrent cells (nn/rnn.h) on the CPU backend: the step
  * against a naive double-precision scalar reference of DESIGN.md's equations, the
- * layer against the step run sequence by sequence (padding, reverse, lengths), and
- * finite-difference checks of every gradient at step and layer level. */
+ * layer against the step run sequence by sequence (padding, reverse, lengths),
+ * finite-difference checks of every gradient at step and layer level, and a
+ * bidirectional layer against PyTorch's numbers (tests/data/rnn_torch.py). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,7 +340,7 @@ typedef struct fd_param {
     const char *name;
     float *v;           /* the input, perturbed in place */
     const float *grad;  /* analytic gradient, same layout */
-    int n, stride, cols; /* index k -> element (k / cols) * stride + k % cols */
+    int n, cols, ldv, ldg; /* index k -> v[(k / cols) * ldv + k % cols], grad at ldg */
     float pre;          /* what the gradient buffer held before the backward */
     int *flag;          /* set to 1 while perturbing (h0 given instead of NULL) */
 } fd_param;
@@ -350,7 +351,8 @@ static void fd_check(const char *name, double (*loss)(void *), void *ctx, const 
     for (int q = 0; q < np; q++) {
         const fd_param *p = &ps[q];
         for (int k = 0; k < p->n; k++) {
-            size_t e = (size_t)(k / p->cols) * p->stride + k % p->cols;
+            size_t e = (size_t)(k / p->cols) * p->ldv + k % p->cols;
+            size_t eg = (size_t)(k / p->cols) * p->ldg + k % p->cols;
             float v = p->v[e], vp = v + FD_EPS, vm = v - FD_EPS;
             int saved_flag = p->flag ? *p->flag : 0;
             if (p->flag)
@@ -362,7 +364,7 @@ static void fd_check(const char *name, double (*loss)(void *), void *ctx, const 
             p->v[e] = v;
             if (p->flag)
                 *p->flag = saved_flag;
-            double num = (lp - lm) / ((double)vp - vm), ana = (double)p->grad[e] - p->pre;
+            double num = (lp - lm) / ((double)vp - vm), ana = (double)p->grad[eg] - p->pre;
             double tol = FD_ATOL + FD_RTOL * fmax(fabs(num), fabs(ana));
             ck_assert_msg(fabs(num - ana) <= tol, "%s: d loss / d %s[%d]: analytic %.6g, "
                           "numeric %.6g (tol %.2g)", name, p->name, k, ana, num, tol);
@@ -374,7 +376,7 @@ static int weight_params(const params *p, fd_param *ps)
 {
     static const char *names[4] = {"w_ih", "w_hh", "b_ih", "b_hh"};
     for (int k = 0; k < 4; k++)
-        ps[k] = (fd_param){names[k], p->w[k], p->g[k], p->n[k], 1, 1, GPRE, NULL};
+        ps[k] = (fd_param){names[k], p->w[k], p->g[k], p->n[k], 1, 1, 1, GPRE, NULL};
     return 4;
 }
 
@@ -396,10 +398,10 @@ START_TEST(test_layer_grad_fd)
                      SF_OK);
     fd_param ps[8];
     int np = weight_params(&lp.p, ps);
-    ps[np++] = (fd_param){"x", lp.x, dx, (int)(TB * lp.in), 1, 1, GPRE, NULL};
-    ps[np++] = (fd_param){"h0", lp.h0, dh0, (int)Bh, 1, 1, 0, &lp.use_h0};
+    ps[np++] = (fd_param){"x", lp.x, dx, (int)(TB * lp.in), 1, 1, 1, GPRE, NULL};
+    ps[np++] = (fd_param){"h0", lp.h0, dh0, (int)Bh, 1, 1, 1, 0, &lp.use_h0};
     if (lstm)
-        ps[np++] = (fd_param){"c0", lp.c0, dc0, (int)Bh, 1, 1, 0, &lp.use_h0};
+        ps[np++] = (fd_param){"c0", lp.c0, dc0, (int)Bh, 1, 1, 1, 0, &lp.use_h0};
     fd_check(c.name, layer_loss, &lp, ps, np);
     free(dx), free(dh0), free(dc0);
     layer_free(&lp);
@@ -456,24 +458,125 @@ START_TEST(test_step_grad_fd)
     sf_rnn_grads g = {sp.p.g[0], sp.p.g[1], sp.p.g[2], sp.p.g[3]};
     ck_assert_int_eq(sf_rnn_step_bwd(be, c.t, B, sp.in, h, sp.x, sp.ldx, &w, sp.hp,
                                      lstm ? sp.cp : NULL, sp.mask, sp.cache, sp.R,
-                                     lstm && sp.use_dc ? sp.R3 : NULL, dx, lddx, dhp, lstm ? dcp : NULL, &g),
-                     SF_OK);
+                                     lstm && sp.use_dc ? sp.R3 : NULL, dx, lddx, dhp,
+                                     lstm ? dcp : NULL, &g), SF_OK);
     fd_param ps[8];
     int np = weight_params(&sp.p, ps);
-    ps[np++] = (fd_param){"x", sp.x, dx, B * sp.in, lddx, sp.in, GPRE, NULL};
-    ps[np++] = (fd_param){"h_prev", sp.hp, dhp, B * h, 1, 1, 0, NULL};
+    ps[np++] = (fd_param){"x", sp.x, dx, B * sp.in, sp.in, sp.ldx, lddx, GPRE, NULL};
+    ps[np++] = (fd_param){"h_prev", sp.hp, dhp, B * h, 1, 1, 1, 0, NULL};
     if (lstm)
-        ps[np++] = (fd_param){"c_prev", sp.cp, dcp, B * h, 1, 1, 0, NULL};
-    /* x is read at stride ldx, dx written at lddx: check through dx's layout */
-    float *xs = filled((size_t)B * lddx, 0);
-    for (int b = 0; b < B; b++)
-        memcpy(xs + b * lddx, sp.x + b * sp.ldx, (size_t)sp.in * sizeof(float));
-    free(sp.x);
-    sp.x = xs, sp.ldx = lddx, ps[4].v = xs;
+        ps[np++] = (fd_param){"c_prev", sp.cp, dcp, B * h, 1, 1, 1, 0, NULL};
     fd_check(c.name, step_loss, &sp, ps, np);
     params_free(&sp.p);
     free(sp.x), free(sp.hp), free(sp.cp), free(sp.ho), free(sp.co), free(sp.cache);
     free(sp.R), free(sp.R3), free(dx), free(dhp), free(dcp);
+    sf_backend_close(be);
+}
+END_TEST
+
+/* ================================================================ PyTorch parity */
+
+/* Against torch.nn.{RNN,GRU,LSTM}(bidirectional) over a packed batch: the file
+ * and its layout come from tests/data/rnn_torch.py. Both directions write halves
+ * of y [T, B, 2h]; tolerance 1e-5 abs + 1e-4 rel (float32, other sum orders). */
+#define TORCH_ATOL 1e-5
+#define TORCH_RTOL 1e-4
+
+typedef struct torch_blocks {
+    const float *x, *h0, *c0, *R, *R2, *R3, *w[2][4], *y, *hn, *cn, *dx, *dh0, *dc0, *g[2][4];
+} torch_blocks;
+
+/* Walk one cell's blocks from *cur (floats), advancing it. */
+static torch_blocks torch_walk(const float **cur, int T, int B, int in, int h, int W)
+{
+    const int n_w[4] = {W * in, W * h, W, W}, TB = T * B, Bh2 = 2 * B * h;
+    const int n_in[6] = {TB * in, Bh2, Bh2, TB * 2 * h, Bh2, Bh2};
+    const int n_out[6] = {TB * 2 * h, Bh2, Bh2, TB * in, Bh2, Bh2};
+    torch_blocks tb;
+    const float **in_p[6] = {&tb.x, &tb.h0, &tb.c0, &tb.R, &tb.R2, &tb.R3};
+    const float **out_p[6] = {&tb.y, &tb.hn, &tb.cn, &tb.dx, &tb.dh0, &tb.dc0};
+    for (int k = 0; k < 6; k++)
+        *in_p[k] = *cur, *cur += n_in[k];
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 4; k++)
+            tb.w[d][k] = *cur, *cur += n_w[k];
+    for (int k = 0; k < 6; k++)
+        *out_p[k] = *cur, *cur += n_out[k];
+    for (int d = 0; d < 2; d++)
+        for (int k = 0; k < 4; k++)
+            tb.g[d][k] = *cur, *cur += n_w[k];
+    return tb;
+}
+
+static void expect_close(const char *cell, const char *dir, const char *what,
+                         const float *got, const float *want, int n)
+{
+    double r = sf_test_tol_ratio(got, want, n, TORCH_ATOL, TORCH_RTOL);
+    ck_assert_msg(r <= 1.0, "%s%s: %s differs from PyTorch (error ratio %g)", cell, dir, what,
+                  r);
+}
+
+START_TEST(test_layer_vs_torch)
+{
+    size_t bytes = 0;
+    char *file = sf_test_read_file(SF_TEST_DATA_DIR "/rnn_torch.bin", &bytes);
+    ck_assert_msg(file != NULL && bytes > 28, "cannot read tests/data/rnn_torch.bin");
+    int32_t hdr[7];
+    memcpy(hdr, file, sizeof hdr);
+    const int T = hdr[0], B = hdr[1], in = hdr[2], h = hdr[3];
+    ck_assert_msg(B == 3, "rnn_torch.bin: B = %d, expected 3", B);
+    const int32_t *len = hdr + 4;
+    float *all = malloc(bytes); /* aligned copy of the float part */
+    memcpy(all, file + sizeof hdr, bytes - sizeof hdr);
+    const float *cur = all;
+    sf_backend *be = cpu();
+    for (int i = 0; i < 3; i++) {
+        sf_cell_type t = cells[i];
+        const char *cn = sf_cell_name(t);
+        const int W = sf_cell_gates(t) * h, lstm = t == SF_CELL_LSTM;
+        torch_blocks tb = torch_walk(&cur, T, B, in, h, W);
+        ck_assert_msg((size_t)((const char *)cur - (const char *)all) <= bytes - sizeof hdr,
+                      "rnn_torch.bin is too short at %s", cn);
+        size_t Bh = (size_t)B * h, TB = (size_t)T * B;
+        float *y = filled(TB * 2 * h, 7), *hn = filled(2 * Bh, 0), *c_n = filled(2 * Bh, 0);
+        float *dx = filled(TB * in, 0), *dh0 = filled(2 * Bh, 0), *dc0 = filled(2 * Bh, 0);
+        float *g[2][4], *cache[2];
+        const int n_w[4] = {W * in, W * h, W, W};
+        for (int d = 0; d < 2; d++) {
+            for (int k = 0; k < 4; k++)
+                g[d][k] = filled((size_t)n_w[k], 0);
+            cache[d] = filled(sf_rnn_layer_cache_floats(t, T, B, in, h), NAN);
+            sf_rnn_weights w = {tb.w[d][0], tb.w[d][1], tb.w[d][2], tb.w[d][3]};
+            ck_assert_int_eq(sf_rnn_layer_fwd(be, t, T, B, in, h, tb.x, len, d, &w,
+                                              tb.h0 + d * Bh, tb.c0 + d * Bh, y + d * h, 2 * h,
+                                              hn + d * Bh, lstm ? c_n + d * Bh : NULL,
+                                              cache[d]), SF_OK);
+        }
+        for (int d = 0; d < 2; d++) {
+            sf_rnn_weights w = {tb.w[d][0], tb.w[d][1], tb.w[d][2], tb.w[d][3]};
+            sf_rnn_grads gr = {g[d][0], g[d][1], g[d][2], g[d][3]};
+            ck_assert_int_eq(sf_rnn_layer_bwd(be, t, T, B, in, h, tb.x, len, d, &w, NULL, NULL,
+                                              cache[d], tb.R + d * h, 2 * h, tb.R2 + d * Bh,
+                                              lstm ? tb.R3 + d * Bh : NULL, dx, dh0 + d * Bh,
+                                              lstm ? dc0 + d * Bh : NULL, &gr), SF_OK);
+        }
+        const struct { const char *name; float *got; const float *want; size_t n; } outs[6] = {
+            {"y", y, tb.y, TB * 2 * h}, {"h_n", hn, tb.hn, 2 * Bh}, {"c_n", c_n, tb.cn, 2 * Bh},
+            {"dx", dx, tb.dx, TB * in}, {"dh0", dh0, tb.dh0, 2 * Bh}, {"dc0", dc0, tb.dc0, 2 * Bh}};
+        for (int k = 0; k < 6; k++) {
+            expect_close(cn, "", outs[k].name, outs[k].got, outs[k].want, (int)outs[k].n);
+            free(outs[k].got);
+        }
+        static const char *gn[4] = {"dw_ih", "dw_hh", "db_ih", "db_hh"};
+        for (int d = 0; d < 2; d++) {
+            for (int k = 0; k < 4; k++) {
+                expect_close(cn, d ? "/reverse" : "/forward", gn[k], g[d][k], tb.g[d][k], n_w[k]);
+                free(g[d][k]);
+            }
+            free(cache[d]);
+        }
+    }
+    free(all), free(file);
     sf_backend_close(be);
 }
 END_TEST
@@ -492,6 +595,7 @@ static Suite *rnn_suite(void)
     tcase_add_loop_test(tc, test_layer_fwd_vs_steps, 0, 12);
     tcase_add_test(tc, test_layer_empty_and_bad_lengths);
     tcase_add_loop_test(tc, test_layer_grad_fd, 0, 12);
+    tcase_add_test(tc, test_layer_vs_torch);
     suite_add_tcase(s, tc);
     return s;
 }

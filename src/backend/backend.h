@@ -144,13 +144,13 @@ struct sf_backend {
                           const float *hg, int ldhg, const float *b_ih, const float *b_hh,
                           const float *h_prev, const float *c_prev, const float *mask,
                           float *h_out, float *c_out, float *saved);
-    /* bwd: dh [B, h] grad wrt h_out, dc [B, h] wrt c_out (lstm, NULL = 0) ->
-     *   dxg [B, G*h] stride lddxg: grad wrt the input pre-activations (= grad of
-     *   x W_ih^T and of b_ih; 0 on masked rows); dhg [B, G*h] stride lddhg: grad wrt
-     *   h W_hh^T (gru only, else NULL: it equals dxg); dh_prev [B, h] += the direct
-     *   part (gru z*dh; dh on masked rows; the W_hh product is the caller's);
-     *   dc_prev [B, h] = (lstm; may be dc itself, NULL = not wanted); dh_prev must
-     *   not overlap dh. mask: as in fwd (device). */
+    /* bwd: reads saved, h_prev (gru), c_prev (lstm) [B, h], dh [B, h] grad wrt
+     *   h_out, dc [B, h] wrt c_out (lstm, else NULL) -> dxg [B, G*h] stride lddxg:
+     *   grad wrt the input pre-activations (= grad of x W_ih^T and of b_ih; 0 on
+     *   masked rows); dhg [B, G*h] stride lddhg: grad wrt h W_hh^T (gru only, else
+     *   NULL: it equals dxg); dh_prev [B, h] += the direct part (gru z*dh; dh on
+     *   masked rows; the W_hh product is the caller's), must not alias dh;
+     *   dc_prev [B, h] = (lstm, may alias dc). mask: as in fwd (device). */
     sf_status (*cell_bwd)(sf_backend *be, int cell, int B, int h, const float *saved,
                           const float *h_prev, const float *c_prev, const float *mask,
                           const float *dh, const float *dc, float *dxg, int lddxg, float *dhg,
@@ -161,6 +161,7 @@ struct sf_backend {
      * Reorders time-major rows. */
     sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
                              const int32_t *idx, float beta, float *dst, int ldd);
+    /* dst[j] += sum over r < n of src[r, j], j < w; src [n, w] stride lds (bias grads). */
 
     void (*destroy)(sf_backend *be);
 };

@@ -43,7 +43,7 @@ static size_t r16(size_t n) { return (n + 15) / 16 * 16; }
 static sf_status check_common(sf_backend *be, sf_cell_type t, int B, int in, int h,
                               const sf_rnn_weights *w, const void *cache)
 {
-    if (!be || !be->cell_fwd || !be->gather_rows)
+    if (!be || !be->cell_fwd || !be->cell_bwd || !be->gather_rows || !be->colsum_acc)
         return SF_FAIL(SF_ERR_INVALID_ARG, "no backend or a backend without cell ops");
     if (!sf_cell_gates(t))
         return SF_FAIL(SF_ERR_INVALID_ARG, "unknown cell type %d (expected 0 rnn, 1 gru, "
@@ -59,9 +59,10 @@ static sf_status check_common(sf_backend *be, sf_cell_type t, int B, int in, int
 /* ================================================================ step level */
 
 /* Step cache: xg [B, W] (fwd input product, bwd dxg), hg [B, W] (fwd recurrent
- * product, bwd dhg for gru), saved [B, S], ones [B]. */
+ * product, bwd dhg for gru), saved [B, S], dc [B, h] (bwd, lstm: stands for a NULL
+ * dc / dc_prev). */
 typedef struct step_layout {
-    size_t xg, hg, sv, ones, total;
+    size_t xg, hg, sv, dc, total;
 } step_layout;
 
 static step_layout step_layout_of(sf_cell_type t, int B, int h)
@@ -71,8 +72,8 @@ static step_layout step_layout_of(sf_cell_type t, int B, int h)
     L.xg = 0;
     L.hg = L.xg + r16((size_t)B * W);
     L.sv = L.hg + r16((size_t)B * W);
-    L.ones = L.sv + r16((size_t)B * cell_saved_cols(t, h));
-    L.total = L.ones + r16((size_t)B);
+    L.dc = L.sv + r16((size_t)B * cell_saved_cols(t, h));
+    L.total = L.dc + (t == SF_CELL_LSTM ? r16((size_t)B * h) : 0);
     return L;
 }
 
@@ -117,11 +118,11 @@ sf_status sf_rnn_step_fwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
 }
 
 /* Weight grads from the gate grads of R rows, one GEMM each:
- * g.w_ih += dgx^T X, g.w_hh += dgh^T Hp, g.b_* += column sums (ones^T dg).
- * dgx, dgh: [R, W]; X: [R, in] stride ldx; Hp: [R, h]; ones: [R] of 1. */
+ * g.w_ih += dgx^T X, g.w_hh += dgh^T Hp, g.b_* += column sums of dgx, dgh.
+ * dgx, dgh: [R, W]; X: [R, in] stride ldx; Hp: [R, h]. */
 static sf_status weight_grads(sf_backend *be, int R, int W, int in, int h, const float *dgx,
                               const float *dgh, const float *X, int ldx, const float *Hp,
-                              const float *ones, sf_rnn_grads *g)
+                              sf_rnn_grads *g)
 {
     if (!g->w_ih || !g->w_hh || !g->b_ih || !g->b_hh)
         return SF_FAIL(SF_ERR_INVALID_ARG, "grads given with a NULL member");
@@ -129,10 +130,8 @@ static sf_status weight_grads(sf_backend *be, int R, int W, int in, int h, const
                      in));
     SF_TRY(be->sgemm(be, SF_TRANS, SF_NO_TRANS, W, h, R, 1.0f, dgh, W, Hp, h, 1.0f, g->w_hh,
                      h));
-    SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_NO_TRANS, 1, W, R, 1.0f, ones, R, dgx, W, 1.0f,
-                     g->b_ih, W));
-    return be->sgemm(be, SF_NO_TRANS, SF_NO_TRANS, 1, W, R, 1.0f, ones, R, dgh, W, 1.0f,
-                     g->b_hh, W);
+    SF_TRY(be->colsum_acc(be, R, W, dgx, W, g->b_ih));
+    return be->colsum_acc(be, R, W, dgh, W, g->b_hh);
 }
 
 sf_status sf_rnn_step_bwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
@@ -151,6 +150,12 @@ sf_status sf_rnn_step_bwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
     const int lstm = t == SF_CELL_LSTM, gru = t == SF_CELL_GRU;
     step_layout L = step_layout_of(t, B, h);
     float *dgx = cache + L.xg, *dgh = gru ? cache + L.hg : dgx;
+    if (lstm && !dc) { /* dc = 0 */
+        SF_TRY(be->fill(be, cache + L.dc, (int64_t)B * h, 0.0f));
+        dc = cache + L.dc;
+    }
+    if (lstm && !dc_prev) /* computed, then dropped */
+        dc_prev = cache + L.dc;
     SF_TRY(be->fill(be, dh_prev, (int64_t)B * h, 0.0f));
     SF_TRY(be->cell_bwd(be, (int)t, B, h, cache + L.sv, h_prev, lstm ? c_prev : NULL, mask,
                         dh, lstm ? dc : NULL, dgx, W, gru ? dgh : NULL, W, dh_prev,
@@ -161,12 +166,7 @@ sf_status sf_rnn_step_bwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
     if (dx) // dx += dgx W_ih: [B, in]
         SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_NO_TRANS, B, in, W, 1.0f, dgx, W, w->w_ih, in,
                          1.0f, dx, lddx));
-    if (!g)
-        return SF_OK;
-    if (!g) /* the caller collects the gate gradients (sf_rnn_step_dgates) */
-        return SF_OK;
-    SF_TRY(be->fill(be, cache + L.ones, B, 1.0f));
-    return weight_grads(be, B, W, in, h, dgx, dgh, x, ldx, h_prev, cache + L.ones, g);
+    return g ? weight_grads(be, B, W, in, h, dgx, dgh, x, ldx, h_prev, g) : SF_OK;
 }
 
 /* ================================================================ layer level */
@@ -180,9 +180,9 @@ sf_status sf_rnn_step_bwd(sf_backend *be, sf_cell_type t, int B, int in, int h,
  *   d    [T+1, B, h]  bwd: d[s] = grad wrt hs[s]
  *   xr   [T*B, in]  reverse: x in processing order; bwd scratch for dx
  *   dc   [B, h]     bwd: running grad wrt c
- *   ones [T*B], mask [T*B], idx [T*B] (int32)                              */
+ *   mask [T*B], idx [T*B] (int32)                                          */
 typedef struct layer_layout {
-    size_t xg, hg, hs, cs, sv, d, xr, dc, ones, mask, idx, total;
+    size_t xg, hg, hs, cs, sv, d, xr, dc, mask, idx, total;
 } layer_layout;
 
 static layer_layout layer_layout_of(sf_cell_type t, int T, int B, int in, int h)
@@ -197,8 +197,7 @@ static layer_layout layer_layout_of(sf_cell_type t, int T, int B, int in, int h)
     L.d = L.sv + r16(TB * cell_saved_cols(t, h));
     L.xr = L.d + r16((T + 1) * Bh);
     L.dc = L.xr + r16(TB * in);
-    L.ones = L.dc + r16(Bh);
-    L.mask = L.ones + r16(TB);
+    L.mask = L.dc + r16(Bh);
     L.idx = L.mask + r16(TB);
     L.total = L.idx + r16(TB);
     return L;
@@ -385,11 +384,8 @@ sf_status sf_rnn_layer_bwd(sf_backend *be, sf_cell_type t, int T, int B, int in,
     const float *dgx = cache + L.xg;
     const float *dgh = t == SF_CELL_GRU ? cache + L.hg : dgx;
     const float *xp = reverse ? cache + L.xr : x;
-    if (g) {
-        SF_TRY(be->fill(be, cache + L.ones, TB, 1.0f));
-        SF_TRY(weight_grads(be, TB, W, in, h, dgx, dgh, xp, in, cache + L.hs, cache + L.ones,
-                            g));
-    }
+    if (g)
+        SF_TRY(weight_grads(be, TB, W, in, h, dgx, dgh, xp, in, cache + L.hs, g));
     if (dx)
         SF_TRY(layer_dx(be, TB, W, in, reverse, dgx, w->w_ih, cache + L.xr, idx, dx));
     return SF_OK;

@@ -151,13 +151,21 @@ static sf_status cpu_colsum_acc(sf_backend *be, int64_t rows, int cols, const fl
                                 float *out)
 {
     (void)be;
-#pragma omp parallel for if (rows * cols > SF_OMP_MIN)
-    for (int c = 0; c < cols; c++) {
-        double acc = 0.0;
-        for (int64_t r = 0; r < rows; r++)
-            acc += x[r * ldx + c];
-        out[c] += (float)acc;
+    if (rows <= 0 || cols <= 0)
+        return SF_OK;
+    double *acc = calloc((size_t)cols, sizeof(double));
+    if (!acc)
+        return SF_FAIL(SF_ERR_OOM, "%d column sums", cols);
+    /* stream rows in memory order (a column-wise loop strides through memory) */
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = x + r * ldx;
+#pragma omp simd
+        for (int c = 0; c < cols; c++)
+            acc[c] += row[c];
     }
+    for (int c = 0; c < cols; c++)
+        out[c] += (float)acc[c];
+    free(acc);
     return SF_OK;
 }
 
