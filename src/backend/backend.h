@@ -161,7 +161,6 @@ struct sf_backend {
      * Reorders time-major rows. */
     sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
                              const int32_t *idx, float beta, float *dst, int ldd);
-    /* dst[j] += sum over r < n of src[r, j], j < w; src [n, w] stride lds (bias grads). */
 
     void (*destroy)(sf_backend *be);
 };
