@@ -162,6 +162,23 @@ struct sf_backend {
     sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
                              const int32_t *idx, float beta, float *dst, int ldd);
 
+    /* beam search (src/search via src/nn/infer.c) */
+    /* A search step's best candidates per group of rows, chosen on the device so
+     * only [G, k2] results come back instead of [rows, V] log-probs. Rows come in G
+     * groups of nb[g] >= 1 rows, back to back; lp = log_softmax(x) per row when raw
+     * (bit for bit this backend's log_softmax), else x itself. For group g, its best
+     * min(k2, n) candidates of its rows x V, best first, exactly as core/topk.h's
+     * sf_topk_select ranks them (score = beam_lp[r] + (double)lp[r, v] descending,
+     * ties: lower beam = row within the group, then lower token; banned tokens
+     * (bit v of ban, v < 32) and lp = -inf are not candidates, n counts the rest):
+     * score, beam, token: [G, k2] (group g at g*k2), n_out: [G]. x: [rows, V]
+     * device; nb: [G], beam_lp: [rows] and the outputs: HOST arrays. A NaN or +inf
+     * lp is SF_ERR_NUMERIC naming the first (group, beam, token). CUDA: one stream
+     * sync per call. */
+    sf_status (*beam_topk)(sf_backend *be, int G, const int32_t *nb, int V, int k2, int raw,
+                           uint32_t ban, const float *x, const double *beam_lp,
+                           double *score, int32_t *beam, int32_t *token, int32_t *n_out);
+
     void (*destroy)(sf_backend *be);
 };
 
@@ -184,6 +201,9 @@ sf_status sf_backend_check_cell_bwd(const char *fn, int cell, int B, int h, int 
                                     const float *c_prev);
 /* gather_rows': n, w >= 0, strides >= w, beta 0 or 1. */
 sf_status sf_backend_check_gather(const char *fn, int n, int w, int lds, int ldd, float beta);
+/* beam_topk's: G >= 0, V >= 1, k2 >= 1, nb[g] >= 1; *rows = sum of nb (< 2^31). */
+sf_status sf_backend_check_beam_topk(const char *fn, int G, const int32_t *nb, int V, int k2,
+                                     int64_t *rows);
 /* SF_ERR_INTERNAL naming the first op (function pointer) that is NULL in be's
  * table; every backend's create calls it before handing the table out. */
 sf_status sf_backend_check_complete(const sf_backend *be);

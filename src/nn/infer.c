@@ -13,7 +13,9 @@
 struct sf_infer {
     sf_s2s *m;
     int n, S, max_rows, rows;
+    int logits_rows;              /* rows of the last step's raw logits (0: none) */
     int32_t *src_len;             /* [n] host */
+    int32_t *group_rows;          /* [max_rows] host: rows per sentence group (topk) */
     float *M, *keys;              /* [n,S,H] device (copies: the model's workspace is reused) */
     float *h[SF_MAX_LAYERS], *c[SF_MAX_LAYERS];   /* [max_rows,H] decoder states */
     float *h2[SF_MAX_LAYERS], *c2[SF_MAX_LAYERS]; /* reorder targets */
@@ -106,9 +108,11 @@ sf_status sf_infer_start(sf_s2s *m, int n, int S, const int32_t *src, const int3
         return SF_FAIL(SF_ERR_OOM, "decoder state");
     f->m = m, f->n = n, f->S = S, f->max_rows = max_rows, f->rows = n;
     f->src_len = malloc(sizeof(int32_t) * (size_t)n);
+    f->group_rows = malloc(sizeof(int32_t) * (size_t)max_rows);
     sf_arena sizing, ar;
     sf_arena_init_measure(&sizing, "decoder state");
-    sf_status st = f->src_len ? sf_infer_plan(f, &sizing) : SF_FAIL(SF_ERR_OOM, "lengths");
+    sf_status st = f->src_len && f->group_rows ? sf_infer_plan(f, &sizing)
+                                               : SF_FAIL(SF_ERR_OOM, "lengths");
     if (st == SF_OK)
         st = m->be->alloc(m->be, sizing.used, &f->block);
     if (st == SF_OK) {
@@ -133,6 +137,7 @@ void sf_infer_free(sf_infer *f)
     if (f->block)
         f->m->be->free(f->m->be, f->block);
     free(f->src_len);
+    free(f->group_rows);
     free(f);
 }
 
@@ -152,18 +157,37 @@ static sf_status sf_infer_attend(sf_infer *f, int r0, int k, int s)
                             f->attn_cache);
 }
 
-sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
-                        float *logprobs, float *attn)
+/* A step's rows, checked on the host so the device work cannot fail on them:
+ * as many as the state has, each naming a sentence of the batch and a previous
+ * token of the vocabulary. sent, prev: [rows] */
+static sf_status sf_infer_check_rows(const sf_infer *f, int rows, const int32_t *sent,
+                                     const int32_t *prev)
+{
+    const int V = f->m->cfg.tgt_vocab_size;
+    if (rows != f->rows || rows > f->max_rows)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "step over %d rows but the state has %d", rows,
+                       f->rows);
+    for (int r = 0; r < rows; r++) {
+        if (sent[r] < 0 || sent[r] >= f->n)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d names sentence %d of %d", r, sent[r],
+                           f->n);
+        if (prev[r] < 0 || prev[r] >= V)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d: previous token %d outside [0, V=%d)",
+                           r, prev[r], V);
+    }
+    return SF_OK;
+}
+
+/* The step's device work on checked rows (f->ids uploaded): embedding, the
+ * decoder cells, attention per run of rows of one sentence, the generator, and
+ * log-softmax unless raw. f->logits: [rows, V] out. */
+static sf_status sf_infer_kernels(sf_infer *f, int rows, const int32_t *sent, int raw)
 {
     sf_s2s *m = f->m;
     const sf_model_config *c = &m->cfg;
     sf_backend *be = m->be;
     const int H = c->hidden_size, E = c->emb_size, V = c->tgt_vocab_size;
     const int din0 = c->input_feed ? E + H : E;
-    if (rows != f->rows || rows > f->max_rows)
-        return SF_FAIL(SF_ERR_INVALID_ARG, "step over %d rows but the state has %d", rows,
-                       f->rows);
-    SF_TRY(be->upload(be, f->ids, prev, sizeof(int32_t) * (size_t)rows));
     SF_TRY(sf_embed_fwd(be, rows, E, m->P.dec_emb, V, f->ids, f->x0, din0));
     if (c->input_feed)
         SF_TRY(be->copy2d(be, rows, H, f->htil, H, f->x0 + E, din0));
@@ -184,20 +208,65 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
         int k = 1;
         while (r0 + k < rows && sent[r0 + k] == sent[r0])
             k++;
-        if (sent[r0] < 0 || sent[r0] >= f->n)
-            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d names sentence %d of %d", r0, sent[r0],
-                           f->n);
         SF_TRY(sf_infer_attend(f, r0, k, sent[r0]));
         r0 += k;
     }
     SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, rows, V, H, 1.0f, f->htil, H, m->P.gen_w, H,
                      0.0f, f->logits, V));
     SF_TRY(be->add_rowvec(be, rows, V, m->P.gen_b, f->logits));
-    SF_TRY(sf_log_softmax(be, rows, V, f->logits, f->logits));
-    SF_TRY(be->download(be, logprobs, f->logits, sizeof(float) * (size_t)rows * V));
+    return raw ? SF_OK : sf_log_softmax(be, rows, V, f->logits, f->logits);
+}
+
+/* Check the rows, upload their previous tokens, run the step; attention [rows, S]
+ * to the host when attn is not NULL. */
+static sf_status sf_infer_forward(sf_infer *f, int rows, const int32_t *sent,
+                                  const int32_t *prev, int raw, float *attn)
+{
+    sf_backend *be = f->m->be;
+    f->logits_rows = 0;
+    SF_TRY(sf_infer_check_rows(f, rows, sent, prev));
+    SF_TRY(be->upload(be, f->ids, prev, sizeof(int32_t) * (size_t)rows));
+    SF_TRY(sf_infer_kernels(f, rows, sent, raw));
     if (attn)
         SF_TRY(be->download(be, attn, f->align, sizeof(float) * (size_t)rows * f->S));
     return SF_OK;
+}
+
+sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
+                        float *logprobs, float *attn)
+{
+    sf_backend *be = f->m->be;
+    SF_TRY(sf_infer_forward(f, rows, sent, prev, 0, attn));
+    return be->download(be, logprobs, f->logits,
+                        sizeof(float) * (size_t)rows * f->m->cfg.tgt_vocab_size);
+}
+
+sf_status sf_infer_step_logits(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
+                               float *attn)
+{
+    SF_TRY(sf_infer_forward(f, rows, sent, prev, 1, attn));
+    f->logits_rows = rows;
+    return SF_OK;
+}
+
+sf_status sf_infer_topk(sf_infer *f, int rows, const int32_t *sent, const double *beam_lp,
+                        int k2, uint32_t ban, double *score, int32_t *beam, int32_t *token,
+                        int32_t *n_cand)
+{
+    sf_backend *be = f->m->be;
+    if (rows != f->logits_rows || rows < 1)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "top-k over %d rows, but the last step left "
+                       "logits of %d rows (sf_infer_step_logits first)", rows, f->logits_rows);
+    int G = 0;
+    for (int r0 = 0; r0 < rows; G++) {
+        int k = 1;
+        while (r0 + k < rows && sent[r0 + k] == sent[r0])
+            k++;
+        f->group_rows[G] = k;
+        r0 += k;
+    }
+    return be->beam_topk(be, G, f->group_rows, f->m->cfg.tgt_vocab_size, k2, 1, ban,
+                         f->logits, beam_lp, score, beam, token, n_cand);
 }
 
 /* dst[r] = src[from[r]] for rows of width H. */
@@ -239,5 +308,6 @@ sf_status sf_infer_reorder(sf_infer *f, int new_rows, const int32_t *from)
     float *t = f->htil;
     f->htil = f->htil2, f->htil2 = t;
     f->rows = new_rows;
+    f->logits_rows = 0; /* the logits belong to the old rows */
     return SF_OK;
 }

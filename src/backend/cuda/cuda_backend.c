@@ -308,6 +308,7 @@ static void cuda_destroy(sf_backend *be)
     }
     (void)cudaGetLastError();
     free(cb->len_host);
+    free(cb->topk_host);
     free(cb);
 }
 
@@ -347,6 +348,7 @@ static void cuda_fill_table(sf_backend *be)
     be->destroy = cuda_destroy;
     sf_cuda_install_nn_ops(be);
     sf_cuda_install_cell_ops(be);
+    sf_cuda_install_topk_op(be);
 }
 
 sf_status sf_cuda_backend_create(int device_index, sf_backend **out)
