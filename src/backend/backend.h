@@ -21,6 +21,8 @@ typedef enum sf_trans {
 } sf_trans;
 
 typedef struct sf_backend sf_backend;
+/* A recorded sequence of a backend's ops that can be replayed (CUDA graphs). */
+typedef struct sf_graph sf_graph;
 
 struct sf_backend {
     const char *name;          /* "cpu", "cuda:0" */
@@ -179,6 +181,23 @@ struct sf_backend {
                            uint32_t ban, const float *x, const double *beam_lp,
                            double *score, int32_t *beam, int32_t *token, int32_t *n_out);
 
+    /* Optional: graphs (NULL where the backend has none or they are off; the CUDA
+     * backend sets them with sf_cuda_backend_set_graphs). graph_begin starts
+     * recording: the ops that follow are checked and recorded, not run, until
+     * graph_end, which makes *g replay them: a new graph when *g is NULL, else *g
+     * updated in place when only the ops' arguments changed, else replaced (on
+     * failure *g is freed and NULL). With discard (an op failed while recording)
+     * graph_end only stops recording and leaves *g alone. While recording, ops do
+     * not wait for the device: embed_fwd/embed_bwd run their id check but do not
+     * read it back (the caller checks ids on the host first), and a src_len array
+     * must be one the backend has seen (B = 1 always is; else SF_ERR_INTERNAL).
+     * graph_launch replays *g on the backend's stream, reading the same device
+     * memory the recorded ops named. graph_free accepts NULL. */
+    sf_status (*graph_begin)(sf_backend *be);
+    sf_status (*graph_end)(sf_backend *be, int discard, sf_graph **g);
+    sf_status (*graph_launch)(sf_backend *be, sf_graph *g);
+    void (*graph_free)(sf_backend *be, sf_graph *g);
+
     void (*destroy)(sf_backend *be);
 };
 
@@ -229,6 +248,11 @@ void sf_cpu_set_threads(int n);
  * sums its rows in row order, bit for bit as the CPU backend, so runs are
  * exactly reproducible). Errors as sf_cuda_backend_set_tf32. */
 sf_status sf_cuda_backend_set_deterministic(sf_backend *be, int on);
+/* Let a CUDA backend offer graphs (on = 1: graph_begin etc. set, so the decoder
+ * records each step once per row layout and replays it; 0, the default: NULL).
+ * Turning them on gives cuBLAS a fixed workspace (graphs must not allocate).
+ * Errors as sf_cuda_backend_set_tf32. */
+sf_status sf_cuda_backend_set_graphs(sf_backend *be, int on);
 /* Whether this build has CUDA compiled in, and how many devices are visible. */
 int sf_cuda_compiled(void);
 int sf_cuda_device_count(void);

@@ -298,6 +298,9 @@ static void cuda_destroy(sf_backend *be)
             sf_log_warn("%s: cudaFree(scratch) failed", be->name);
         if (cb->result && cudaFree(cb->result) != cudaSuccess)
             sf_log_warn("%s: cudaFree(result) failed", be->name);
+        if (cb->iota && cudaFree(cb->iota) != cudaSuccess)
+            sf_log_warn("%s: cudaFree(iota) failed", be->name);
+        sf_cuda_graph_release(cb);
         for (int i = 0; i < CUDA_WORK_SLOTS; i++)
             if (cb->work[i] && cudaFree(cb->work[i]) != cudaSuccess)
                 sf_log_warn("%s: cudaFree(work[%d]) failed", be->name, i);

@@ -1,7 +1,8 @@
 /* cuda_impl.h: the CUDA backend's private state, shared by the files that fill
  * its op table (cuda_backend.c: memory, products, element-wise ops; cuda_nn_ops.c:
  * attention, loss and embedding ops; cuda_cell_ops.c: recurrent cells;
- * cuda_topk.c: the beam-search step), and its cached device work buffers. */
+ * cuda_topk.c: the beam-search step; cuda_graph.c: graphs), and its cached
+ * device work buffers. */
 #ifndef SF_BACKEND_CUDA_IMPL_H
 #define SF_BACKEND_CUDA_IMPL_H
 
@@ -38,6 +39,9 @@ typedef struct cuda_backend {
     int len_count, len_cap; /* its length (0: none yet) and capacity */
     void *topk_host;        /* beam_topk's host staging (inputs, then results) */
     size_t topk_host_bytes;
+    int32_t *iota;          /* [65536] device, iota[i] = i: src_len of one sentence */
+    int capturing;          /* ops are being recorded into a graph: no waiting */
+    void *blas_ws;          /* cuBLAS's fixed workspace once graphs are on (else NULL) */
     char name[24];          /* "cuda:N" */
 } cuda_backend;
 
@@ -60,5 +64,7 @@ void sf_cuda_install_nn_ops(sf_backend *be);
 void sf_cuda_install_cell_ops(sf_backend *be);
 /* Fills beam_topk (cuda_topk.c). */
 void sf_cuda_install_topk_op(sf_backend *be);
+/* Releases the graph state (cuda_graph.c): the cuBLAS workspace. */
+void sf_cuda_graph_release(cuda_backend *cb);
 
 #endif
