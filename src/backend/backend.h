@@ -21,6 +21,28 @@ typedef enum sf_trans {
 } sf_trans;
 
 typedef struct sf_backend sf_backend;
+
+/* The arguments of the vendor recurrent-layer ops (rnn_layer_*): one direction of
+ * one layer (nn/rnn.h), rows in processing order (step s of sequence b is row
+ * s*B + b), every pointer a device pointer except len. */
+typedef struct sf_rnn_layer_io {
+    int cell, T, B, in, h;        /* cell: 0 rnn (tanh), 1 gru, 2 lstm */
+    const int32_t *len;           /* [B] host, each in 1..T */
+    const int32_t *dev_len;       /* [B] device copy of len */
+    const float *w_ih, *w_hh, *b_ih, *b_hh; /* PyTorch layout (nn/rnn.h) */
+    const float *x;               /* [T*B, in] */
+    const float *h0, *c0;         /* [B, h] or NULL (zeros; c0: lstm only) */
+    float *y;                     /* [T*B, h]: fwd writes it (0 at pads), bwd reads it */
+    float *hT, *cT;               /* [B, h] fwd out (after each sequence's last step), or NULL */
+    void *reserve;                /* [reserve_bytes] fwd writes, bwd reads (rnn_layer_reserve) */
+    size_t reserve_bytes;
+    const float *dy;              /* [T*B, h] bwd in (pads ignored) */
+    const float *dhT, *dcT;       /* [B, h] bwd in, or NULL (zeros) */
+    float *dx;                    /* [T*B, in] bwd_data out (=) */
+    float *dh0, *dc0;             /* [B, h] bwd_data out (=), or NULL */
+    float *gw_ih, *gw_hh, *gb_ih, *gb_hh; /* bwd_weights: += the weight gradients */
+} sf_rnn_layer_io;
+
 /* A recorded sequence of a backend's ops that can be replayed (CUDA graphs). */
 typedef struct sf_graph sf_graph;
 
@@ -198,6 +220,19 @@ struct sf_backend {
     sf_status (*graph_launch)(sf_backend *be, sf_graph *g);
     void (*graph_free)(sf_backend *be, sf_graph *g);
 
+    /* Optional: a recurrent layer direction through a vendor library (NULL where
+     * there is none or it is off; the CUDA backend sets them with
+     * sf_cuda_backend_set_cudnn_rnn). The same function as nn/rnn.c's own steps
+     * (PyTorch's equations) on io's processing-order rows. rnn_layer_reserve: bytes
+     * of reserve the forward needs for io's shapes and lengths. rnn_layer_fwd: y,
+     * hT, cT (io->x, h0, c0, weights). rnn_layer_bwd_data, after the forward on the
+     * same io: dx, dh0, dc0 from dy, dhT, dcT. rnn_layer_bwd_weights, after
+     * bwd_data (x, y, h0 and reserve as in the forward): gw_* += the gradients. */
+    sf_status (*rnn_layer_reserve)(sf_backend *be, const sf_rnn_layer_io *io, size_t *bytes);
+    sf_status (*rnn_layer_fwd)(sf_backend *be, const sf_rnn_layer_io *io);
+    sf_status (*rnn_layer_bwd_data)(sf_backend *be, const sf_rnn_layer_io *io);
+    sf_status (*rnn_layer_bwd_weights)(sf_backend *be, const sf_rnn_layer_io *io);
+
     void (*destroy)(sf_backend *be);
 };
 
@@ -253,6 +288,10 @@ sf_status sf_cuda_backend_set_deterministic(sf_backend *be, int on);
  * Turning them on gives cuBLAS a fixed workspace (graphs must not allocate).
  * Errors as sf_cuda_backend_set_tf32. */
 sf_status sf_cuda_backend_set_graphs(sf_backend *be, int on);
+/* Let a CUDA backend run encoder layers through cuDNN's RNN API (on = 1: the
+ * rnn_layer_* ops set; 0, the default: NULL, our own kernels). SF_ERR_UNSUPPORTED
+ * when built without cuDNN; otherwise errors as sf_cuda_backend_set_tf32. */
+sf_status sf_cuda_backend_set_cudnn_rnn(sf_backend *be, int on);
 /* Whether this build has CUDA compiled in, and how many devices are visible. */
 int sf_cuda_compiled(void);
 int sf_cuda_device_count(void);

@@ -301,6 +301,7 @@ static void cuda_destroy(sf_backend *be)
         if (cb->iota && cudaFree(cb->iota) != cudaSuccess)
             sf_log_warn("%s: cudaFree(iota) failed", be->name);
         sf_cuda_graph_release(cb);
+        sf_cuda_cudnn_release(cb);
         for (int i = 0; i < CUDA_WORK_SLOTS; i++)
             if (cb->work[i] && cudaFree(cb->work[i]) != cudaSuccess)
                 sf_log_warn("%s: cudaFree(work[%d]) failed", be->name, i);

@@ -1,8 +1,8 @@
 /* cuda_impl.h: the CUDA backend's private state, shared by the files that fill
  * its op table (cuda_backend.c: memory, products, element-wise ops; cuda_nn_ops.c:
  * attention, loss and embedding ops; cuda_cell_ops.c: recurrent cells;
- * cuda_topk.c: the beam-search step; cuda_graph.c: graphs), and its cached
- * device work buffers. */
+ * cuda_topk.c: the beam-search step; cuda_graph.c: graphs; cuda_cudnn_rnn.c:
+ * encoder layers through cuDNN), and its cached device work buffers. */
 #ifndef SF_BACKEND_CUDA_IMPL_H
 #define SF_BACKEND_CUDA_IMPL_H
 
@@ -22,7 +22,9 @@ typedef enum cuda_work_slot {
     CUDA_WORK_SRC_LEN = 0, /* int32 [B]: the last src_len uploaded (len_host) */
     CUDA_WORK_ROWS = 1,    /* per-row partial results (xent: [N, 2] doubles; mlp: dv parts) */
     CUDA_WORK_TOPK = 2,    /* beam_topk's inputs, per-row lists and results */
-    CUDA_WORK_SLOTS = 3,
+    CUDA_WORK_RNN_SPACE = 3, /* cuDNN RNN: weight space (+ gradient space) */
+    CUDA_WORK_RNN_WS = 4,  /* cuDNN RNN: workspace */
+    CUDA_WORK_SLOTS = 5,
 } cuda_work_slot;
 
 typedef struct cuda_backend {
@@ -42,6 +44,7 @@ typedef struct cuda_backend {
     int32_t *iota;          /* [65536] device, iota[i] = i: src_len of one sentence */
     int capturing;          /* ops are being recorded into a graph: no waiting */
     void *blas_ws;          /* cuBLAS's fixed workspace once graphs are on (else NULL) */
+    void *cudnn;            /* cudnnHandle_t once cuDNN RNN is on (else NULL) */
     char name[24];          /* "cuda:N" */
 } cuda_backend;
 
@@ -66,5 +69,7 @@ void sf_cuda_install_cell_ops(sf_backend *be);
 void sf_cuda_install_topk_op(sf_backend *be);
 /* Releases the graph state (cuda_graph.c): the cuBLAS workspace. */
 void sf_cuda_graph_release(cuda_backend *cb);
+/* Releases the cuDNN handle (cuda_cudnn_rnn.c). */
+void sf_cuda_cudnn_release(cuda_backend *cb);
 
 #endif
