@@ -158,6 +158,29 @@ cudaError_t sf_kernel_cell_bwd(int cell, int B, int h, const float *saved, const
 cudaError_t sf_kernel_gather_rows(int n, int w, const float *src, int lds, const int32_t *idx,
                                   int accumulate, float *dst, int ldd, cudaStream_t stream);
 
+/* ------------------------------------------------ topk.cu */
+
+/* A beam-search candidate: score = beam_lp + log-prob, the beam (row within its
+ * group) and the token (the layout of core/topk.h's sf_topk_cand). */
+typedef struct sf_topk_item {
+    double score;
+    int32_t beam;
+    int32_t token;
+} sf_topk_item;
+
+/* The backend op beam_topk on the device. G groups of rows [off[g], off[g+1])
+ * (off: [G+1], off[G] = rows); x: [rows, V], log-softmaxed per row first when raw
+ * (the same lse as sf_kernel_log_softmax); beam_lp: [rows] doubles. out: [G, k2]
+ * best first, n_out: [G]; scratch row_cand [rows, k2], row_n [rows], head [rows];
+ * bad_val: [rows]. *bad = min over NaN/+inf log-probs of r*V + v (all ones when
+ * none; set by this launcher first) and bad_val[r] = that value for such rows.
+ * Tokens v < 32 with bit v of ban set, and -inf log-probs, are never candidates. */
+cudaError_t sf_kernel_beam_topk(int G, int64_t rows, int V, int k2, int raw, uint32_t ban,
+                                const float *x, const double *beam_lp, const int32_t *off,
+                                sf_topk_item *row_cand, int32_t *row_n, int32_t *head,
+                                float *bad_val, unsigned long long *bad, sf_topk_item *out,
+                                int32_t *n_out, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

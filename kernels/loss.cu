@@ -4,27 +4,9 @@
 // max-subtracted, sums of exp in double; the row sums are added by one block
 // in a fixed order, so the results do not depend on scheduling.
 #include "kernels.h"
-#include "launch.cuh"
+#include "rowstat.cuh"
 
-#define SF_LOSS_THREADS 256 // per row of V logits (V is thousands)
-
-// Row max (-Inf when every value is NaN or -Inf) over x: [V]; all threads get it.
-__device__ static float sf_row_max(const float *x, int V, float *red)
-{
-    float m = -INFINITY;
-    for (int v = threadIdx.x; v < V; v += blockDim.x)
-        m = fmaxf(m, x[v]);
-    return sf_block_reduce(m, sf_op_max(), red);
-}
-
-// Sum of exp(x - m) over x: [V] in double; all threads get it.
-__device__ static double sf_row_sumexp(const float *x, int V, float m, double *red)
-{
-    double se = 0.0;
-    for (int v = threadIdx.x; v < V; v += blockDim.x)
-        se += expf(x[v] - m);
-    return sf_block_reduce(se, sf_op_add(), red);
-}
+#define SF_LOSS_THREADS SF_ROW_THREADS
 
 // One non-pad row: its smoothed loss and NLL into sums[0..1] (thread 0), and,
 // when g (may be x) is non-NULL, g = scale * (p - eps/V - (1-eps) onehot(y)).
@@ -111,9 +93,7 @@ __global__ static void sf_log_softmax_kernel(int64_t N, int V, const float *x, f
     __shared__ double redd[32];
     for (int64_t n = blockIdx.x; n < N; n += gridDim.x) {
         const float *xr = x + n * V;
-        float m = sf_row_max(xr, V, redf);
-        double se = sf_row_sumexp(xr, V, m, redd);
-        float lse = (float)(m + log(se));
+        float lse = sf_row_lse(xr, V, redf, redd);
         for (int v = threadIdx.x; v < V; v += blockDim.x)
             out[n * V + v] = xr[v] - lse;
     }

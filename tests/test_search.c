@@ -192,7 +192,7 @@ static sf_status run(const tsent *ss, int32_t n, const sf_search_opts *o, int32_
         tm.S_max = src_len[s] > tm.S_max ? src_len[s] : tm.S_max;
         tm.state[s].sent = s;
     }
-    sf_search_model m = {&tm, TV, tm_step, tm_reorder};
+    sf_search_model m = {&tm, TV, tm_step, tm_reorder, NULL};
     sf_status st = sf_search_run(&m, n, src_len, o, fast, res);
     free(tm.state);
     free(tm.tmp);
@@ -663,7 +663,7 @@ START_TEST(test_errors)
     ck_assert_msg(strstr(sf_last_error(), "decoder step 1") &&
                       strstr(sf_last_error(), "planned failure"), "%s", sf_last_error());
     int32_t len[2] = {2, -1};
-    sf_search_model m = {NULL, TV, tm_step, tm_reorder}, m3 = m;
+    sf_search_model m = {NULL, TV, tm_step, tm_reorder, NULL}, m3 = m;
     m3.vocab = 3;
     ck_assert_int_eq(sf_search(&m, 2, len, &good, &res), SF_ERR_INVALID_ARG);
     ck_assert_int_eq(sf_search(&m3, 2, len, &good, &res), SF_ERR_INVALID_ARG);

@@ -193,7 +193,7 @@ static sf_status bench_decode_once(sf_s2s *m, const sf_decode_point *p, const in
     sf_search_opts so;
     sf_search_opts_default(&so);
     so.beam = p->beam, so.max_len_a = 0.0f, so.max_len_b = (float)p->tgt_len;
-    sf_search_model sm = {d, m->cfg.tgt_vocab_size, bench_dec_step, bench_dec_reorder};
+    sf_search_model sm = {d, m->cfg.tgt_vocab_size, bench_dec_step, bench_dec_reorder, NULL};
     sf_search_result r = {0};
     *d = (bench_dec){NULL, &m->cfg, p->src_len, 0, 0.0, 0.0};
     SF_TRY(be->sync(be));

@@ -43,7 +43,9 @@ static void train_usage(void)
            "  --out DIR                   output folder\n"
            "  --config NAME|FILE          preset (%s) or a JSON/YAML file\n"
            "  --resume                    continue from DIR/checkpoint.safetensors\n"
-           "  --device cpu|cuda[:N]       (cpu)\n\nmodel options:\n",
+           "  --device cpu|cuda[:N]       (cpu)\n"
+           "  --cudnn-rnn                 encoder layers through cuDNN's RNN (CUDA only; off\n"
+           "                              by default until measured)\n\nmodel options:\n",
            sf_preset_names());
     sf_opt_print_help(sf_model_config_spec, &c, stdout);
     printf("\ntraining options:\n");
@@ -80,6 +82,10 @@ static int train_parse(int argc, char **argv, sf_trainer_args *a)
         const char *arg = argv[i];
         if (!strcmp(arg, "--resume")) {
             a->resume = 1;
+            continue;
+        }
+        if (!strcmp(arg, "--cudnn-rnn")) {
+            a->cudnn_rnn = 1;
             continue;
         }
         if (strncmp(arg, "--", 2) || i + 1 >= argc)

@@ -33,13 +33,17 @@ static void translate_usage(void)
            "  --max-len-a F --max-len-b F  output length limit a*|src|+b (3, 10)\n"
            "  --max-src-len N        cut longer inputs, with a warning (250)\n"
            "  --max-tokens N         batch budget: sentences x longest source (2048)\n"
-           "  --device cpu|cuda[:N]  --threads N\n");
+           "  --device cpu|cuda[:N]  --threads N\n"
+           "  --cuda-graphs          record each decoder step once per row layout and replay\n"
+           "                         it (CUDA only; off by default until measured)\n"
+           "  --cudnn-rnn            encoder layers through cuDNN's RNN (CUDA only; off by\n"
+           "                         default until measured)\n");
 }
 
 typedef struct tr_args {
     const char *model, *in, *out, *device;
     sf_translate_opts o;
-    int threads;
+    int threads, cuda_graphs, cudnn_rnn;
 } tr_args;
 
 static int tr_parse(int argc, char **argv, tr_args *a)
@@ -53,7 +57,8 @@ static int tr_parse(int argc, char **argv, tr_args *a)
         {"no-spm", no_argument, 0, 'P'}, {"ids", no_argument, 0, 'I'}, {"max-len-a", required_argument, 0, 'a'},
         {"max-len-b", required_argument, 0, 'B'}, {"max-src-len", required_argument, 0, 'X'},
         {"max-tokens", required_argument, 0, 'T'}, {"device", required_argument, 0, 'D'},
-        {"threads", required_argument, 0, 'j'}, {0, 0, 0, 0},
+        {"threads", required_argument, 0, 'j'}, {"cuda-graphs", no_argument, 0, 'g'},
+        {"cudnn-rnn", no_argument, 0, 'R'}, {0, 0, 0, 0},
     };
     int c;
     long v;
@@ -68,6 +73,8 @@ static int tr_parse(int argc, char **argv, tr_args *a)
         case 'S': a->o.scores = 1; break;
         case 'P': a->o.no_spm = 1; break;
         case 'I': a->o.no_spm = 2; break;
+        case 'g': a->cuda_graphs = 1; break;
+        case 'R': a->cudnn_rnn = 1; break;
         case 'G': a->o.svg_dir = optarg; break;
         case 'b': bad = sf_cli_parse_int(optarg, 1, 1000, &v); a->o.search.beam = (int)v; break;
         case 'N': bad = sf_cli_parse_int(optarg, 1, 1000, &v); a->o.search.n_best = (int)v;
@@ -110,8 +117,14 @@ static int tr_run(int argc, char **argv)
         return sf_cli_fail("translate", sf_error(SF_ERR_IO, "cannot create %s", a.o.svg_dir));
     sf_translator *t = NULL;
     sf_status st = sf_translator_open(a.model, a.device, &t);
-    if (st != SF_OK)
+    if (st == SF_OK && a.cuda_graphs)
+        st = sf_cuda_backend_set_graphs(t->be, 1);
+    if (st == SF_OK && a.cudnn_rnn)
+        st = sf_cuda_backend_set_cudnn_rnn(t->be, 1);
+    if (st != SF_OK) {
+        sf_translator_free(t);
         return sf_cli_fail("translate", st);
+    }
     FILE *in = a.in ? fopen(a.in, "rb") : stdin;
     sf_atomic_out out;
     if (!in)

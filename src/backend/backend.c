@@ -1,6 +1,7 @@
 /* backend.c: choosing and opening a backend from a device string, and the
  * checks shared by every backend (a complete op table, and the argument checks
- * of sgemm, the attention ops and the cell ops, so every backend words them alike). */
+ * of sgemm, the attention ops, the cell ops and beam_topk, so every backend words
+ * them alike). */
 #include "backend/backend.h"
 
 #include <stdlib.h>
@@ -103,6 +104,22 @@ sf_status sf_backend_check_gather(const char *fn, int n, int w, int lds, int ldd
     return SF_OK;
 }
 
+sf_status sf_backend_check_beam_topk(const char *fn, int G, const int32_t *nb, int V, int k2,
+                                     int64_t *rows)
+{
+    *rows = 0;
+    if (G < 0 || V < 1 || k2 < 1 || (G > 0 && !nb))
+        return sf_error(SF_ERR_INVALID_ARG, "%s: bad shape G=%d V=%d k2=%d (expected G >= 0, "
+                        "V >= 1, k2 >= 1, nb given)", fn, G, V, k2);
+    for (int g = 0; g < G; g++) {
+        if (nb[g] < 1 || *rows + nb[g] > INT32_MAX)
+            return sf_error(SF_ERR_INVALID_ARG, "%s: group %d has %d rows (expected >= 1, "
+                            "and fewer than 2^31 rows in all)", fn, g, (int)nb[g]);
+        *rows += nb[g];
+    }
+    return SF_OK;
+}
+
 sf_status sf_backend_check_complete(const sf_backend *be)
 {
 #define SF_BACKEND_OP(f) {#f, be->f != NULL}
@@ -123,6 +140,8 @@ sf_status sf_backend_check_complete(const sf_backend *be)
         SF_BACKEND_OP(log_softmax), SF_BACKEND_OP(embed_fwd), SF_BACKEND_OP(embed_bwd),
         /* recurrent cells */
         SF_BACKEND_OP(cell_fwd), SF_BACKEND_OP(cell_bwd), SF_BACKEND_OP(gather_rows),
+        /* beam search */
+        SF_BACKEND_OP(beam_topk),
     };
 #undef SF_BACKEND_OP
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)

@@ -22,6 +22,30 @@ typedef enum sf_trans {
 
 typedef struct sf_backend sf_backend;
 
+/* The arguments of the vendor recurrent-layer ops (rnn_layer_*): one direction of
+ * one layer (nn/rnn.h), rows in processing order (step s of sequence b is row
+ * s*B + b), every pointer a device pointer except len. */
+typedef struct sf_rnn_layer_io {
+    int cell, T, B, in, h;        /* cell: 0 rnn (tanh), 1 gru, 2 lstm */
+    const int32_t *len;           /* [B] host, each in 1..T */
+    const int32_t *dev_len;       /* [B] device copy of len */
+    const float *w_ih, *w_hh, *b_ih, *b_hh; /* PyTorch layout (nn/rnn.h) */
+    const float *x;               /* [T*B, in] */
+    const float *h0, *c0;         /* [B, h] or NULL (zeros; c0: lstm only) */
+    float *y;                     /* [T*B, h]: fwd writes it (0 at pads), bwd reads it */
+    float *hT, *cT;               /* [B, h] fwd out (after each sequence's last step), or NULL */
+    void *reserve;                /* [reserve_bytes] fwd writes, bwd reads (rnn_layer_reserve) */
+    size_t reserve_bytes;
+    const float *dy;              /* [T*B, h] bwd in (pads ignored) */
+    const float *dhT, *dcT;       /* [B, h] bwd in, or NULL (zeros) */
+    float *dx;                    /* [T*B, in] bwd_data out (=) */
+    float *dh0, *dc0;             /* [B, h] bwd_data out (=), or NULL */
+    float *gw_ih, *gw_hh, *gb_ih, *gb_hh; /* bwd_weights: += the weight gradients */
+} sf_rnn_layer_io;
+
+/* A recorded sequence of a backend's ops that can be replayed (CUDA graphs). */
+typedef struct sf_graph sf_graph;
+
 struct sf_backend {
     const char *name;          /* "cpu", "cuda:0" */
     sf_device_kind kind;
@@ -162,6 +186,53 @@ struct sf_backend {
     sf_status (*gather_rows)(sf_backend *be, int n, int w, const float *src, int lds,
                              const int32_t *idx, float beta, float *dst, int ldd);
 
+    /* beam search (src/search via src/nn/infer.c) */
+    /* A search step's best candidates per group of rows, chosen on the device so
+     * only [G, k2] results come back instead of [rows, V] log-probs. Rows come in G
+     * groups of nb[g] >= 1 rows, back to back; lp = log_softmax(x) per row when raw
+     * (bit for bit this backend's log_softmax), else x itself. For group g, its best
+     * min(k2, n) candidates of its rows x V, best first, exactly as core/topk.h's
+     * sf_topk_select ranks them (score = beam_lp[r] + (double)lp[r, v] descending,
+     * ties: lower beam = row within the group, then lower token; banned tokens
+     * (bit v of ban, v < 32) and lp = -inf are not candidates, n counts the rest):
+     * score, beam, token: [G, k2] (group g at g*k2), n_out: [G]. x: [rows, V]
+     * device; nb: [G], beam_lp: [rows] and the outputs: HOST arrays. A NaN or +inf
+     * lp is SF_ERR_NUMERIC naming the first (group, beam, token). CUDA: one stream
+     * sync per call. */
+    sf_status (*beam_topk)(sf_backend *be, int G, const int32_t *nb, int V, int k2, int raw,
+                           uint32_t ban, const float *x, const double *beam_lp,
+                           double *score, int32_t *beam, int32_t *token, int32_t *n_out);
+
+    /* Optional: graphs (NULL where the backend has none or they are off; the CUDA
+     * backend sets them with sf_cuda_backend_set_graphs). graph_begin starts
+     * recording: the ops that follow are checked and recorded, not run, until
+     * graph_end, which makes *g replay them: a new graph when *g is NULL, else *g
+     * updated in place when only the ops' arguments changed, else replaced (on
+     * failure *g is freed and NULL). With discard (an op failed while recording)
+     * graph_end only stops recording and leaves *g alone. While recording, ops do
+     * not wait for the device: embed_fwd/embed_bwd run their id check but do not
+     * read it back (the caller checks ids on the host first), and a src_len array
+     * must be one the backend has seen (B = 1 always is; else SF_ERR_INTERNAL).
+     * graph_launch replays *g on the backend's stream, reading the same device
+     * memory the recorded ops named. graph_free accepts NULL. */
+    sf_status (*graph_begin)(sf_backend *be);
+    sf_status (*graph_end)(sf_backend *be, int discard, sf_graph **g);
+    sf_status (*graph_launch)(sf_backend *be, sf_graph *g);
+    void (*graph_free)(sf_backend *be, sf_graph *g);
+
+    /* Optional: a recurrent layer direction through a vendor library (NULL where
+     * there is none or it is off; the CUDA backend sets them with
+     * sf_cuda_backend_set_cudnn_rnn). The same function as nn/rnn.c's own steps
+     * (PyTorch's equations) on io's processing-order rows. rnn_layer_reserve: bytes
+     * of reserve the forward needs for io's shapes and lengths. rnn_layer_fwd: y,
+     * hT, cT (io->x, h0, c0, weights). rnn_layer_bwd_data, after the forward on the
+     * same io: dx, dh0, dc0 from dy, dhT, dcT. rnn_layer_bwd_weights, after
+     * bwd_data (x, y, h0 and reserve as in the forward): gw_* += the gradients. */
+    sf_status (*rnn_layer_reserve)(sf_backend *be, const sf_rnn_layer_io *io, size_t *bytes);
+    sf_status (*rnn_layer_fwd)(sf_backend *be, const sf_rnn_layer_io *io);
+    sf_status (*rnn_layer_bwd_data)(sf_backend *be, const sf_rnn_layer_io *io);
+    sf_status (*rnn_layer_bwd_weights)(sf_backend *be, const sf_rnn_layer_io *io);
+
     void (*destroy)(sf_backend *be);
 };
 
@@ -184,6 +255,9 @@ sf_status sf_backend_check_cell_bwd(const char *fn, int cell, int B, int h, int 
                                     const float *c_prev);
 /* gather_rows': n, w >= 0, strides >= w, beta 0 or 1. */
 sf_status sf_backend_check_gather(const char *fn, int n, int w, int lds, int ldd, float beta);
+/* beam_topk's: G >= 0, V >= 1, k2 >= 1, nb[g] >= 1; *rows = sum of nb (< 2^31). */
+sf_status sf_backend_check_beam_topk(const char *fn, int G, const int32_t *nb, int V, int k2,
+                                     int64_t *rows);
 /* SF_ERR_INTERNAL naming the first op (function pointer) that is NULL in be's
  * table; every backend's create calls it before handing the table out. */
 sf_status sf_backend_check_complete(const sf_backend *be);
@@ -209,6 +283,15 @@ void sf_cpu_set_threads(int n);
  * sums its rows in row order, bit for bit as the CPU backend, so runs are
  * exactly reproducible). Errors as sf_cuda_backend_set_tf32. */
 sf_status sf_cuda_backend_set_deterministic(sf_backend *be, int on);
+/* Let a CUDA backend offer graphs (on = 1: graph_begin etc. set, so the decoder
+ * records each step once per row layout and replays it; 0, the default: NULL).
+ * Turning them on gives cuBLAS a fixed workspace (graphs must not allocate).
+ * Errors as sf_cuda_backend_set_tf32. */
+sf_status sf_cuda_backend_set_graphs(sf_backend *be, int on);
+/* Let a CUDA backend run encoder layers through cuDNN's RNN API (on = 1: the
+ * rnn_layer_* ops set; 0, the default: NULL, our own kernels). SF_ERR_UNSUPPORTED
+ * when built without cuDNN; otherwise errors as sf_cuda_backend_set_tf32. */
+sf_status sf_cuda_backend_set_cudnn_rnn(sf_backend *be, int on);
 /* Whether this build has CUDA compiled in, and how many devices are visible. */
 int sf_cuda_compiled(void);
 int sf_cuda_device_count(void);

@@ -26,5 +26,21 @@ sf_status sf_cuda_backend_set_deterministic(sf_backend *be, int on)
                    "deterministic-mode setting; rebuild with -DSEQFUSE_CUDA=ON");
 }
 
+sf_status sf_cuda_backend_set_graphs(sf_backend *be, int on)
+{
+    (void)be;
+    (void)on;
+    return SF_FAIL(SF_ERR_UNSUPPORTED, "this seqfuse was built without CUDA, so there are no "
+                   "CUDA graphs; rebuild with -DSEQFUSE_CUDA=ON");
+}
+
+sf_status sf_cuda_backend_set_cudnn_rnn(sf_backend *be, int on)
+{
+    (void)be;
+    (void)on;
+    return SF_FAIL(SF_ERR_UNSUPPORTED, "this seqfuse was built without CUDA, so there is no "
+                   "cuDNN RNN; rebuild with -DSEQFUSE_CUDA=ON (and cuDNN installed)");
+}
+
 int sf_cuda_compiled(void) { return 0; }
 int sf_cuda_device_count(void) { return 0; }

@@ -1,4 +1,7 @@
-/* infer.c: encoder once per batch, then decoder steps over reorderable rows. */
+/* infer.c: encoder once per batch, then decoder steps over reorderable rows.
+ * On a backend with graphs, a step's device work is recorded the second time a
+ * row layout comes up and replayed while it stays; every buffer a step touches
+ * keeps its address for the whole batch (reorder copies back, never swaps). */
 #include "nn/infer.h"
 
 #include <stdlib.h>
@@ -14,7 +17,13 @@
 struct sf_infer {
     sf_s2s *m;
     int n, S, max_rows, rows;
+    int logits_rows;              /* rows of the last step's raw logits (0: none) */
     int32_t *src_len;             /* [n] host */
+    int32_t *group_rows;          /* [max_rows] host: rows per sentence group (topk) */
+    sf_graph *graph;              /* the recorded step, or NULL */
+    int32_t *graph_sent, *seen_sent; /* [max_rows] host: the layouts of the graph and of */
+    int graph_rows, graph_raw;       /* the last step run without it (rows 0: none) */
+    int seen_rows, seen_raw;
     float *M, *keys;              /* [n,S,H] device (copies: the model's workspace is reused) */
     float *h[SF_MAX_LAYERS], *c[SF_MAX_LAYERS];   /* [max_rows,H] decoder states */
     float *h2[SF_MAX_LAYERS], *c2[SF_MAX_LAYERS]; /* reorder targets */
@@ -22,7 +31,7 @@ struct sf_infer {
     float *x0, *xl;               /* [max_rows, din0], [max_rows,H] layer inputs */
     float *cache;                 /* step caches (unused at inference, the API needs them) */
     float *align, *ctx, *attn_cache, *logits; /* [rows,S], [rows,H], ..., [rows,V] */
-    int32_t *ids;                 /* [max_rows] device */
+    int32_t *ids, *from;          /* [max_rows] device: previous tokens, reorder sources */
     void *block;                  /* one device allocation for all of the above */
     double *stage_seconds;        /* [SF_INFER_STAGE_COUNT] host, NULL = not timed */
 };
@@ -86,7 +95,8 @@ static sf_status sf_infer_plan(sf_infer *f, sf_arena *ar)
                                                   (int)S, (int)H));
     SF_F(f->logits, R * c->tgt_vocab_size);
 #undef SF_F
-    return sf_arena_alloc(ar, sizeof(int32_t) * (size_t)R, (void **)&f->ids);
+    SF_TRY(sf_arena_alloc(ar, sizeof(int32_t) * (size_t)R, (void **)&f->ids));
+    return sf_arena_alloc(ar, sizeof(int32_t) * (size_t)R, (void **)&f->from);
 }
 
 /* Encode with the training code path (no dropout), then keep M, keys, states. */
@@ -134,9 +144,14 @@ sf_status sf_infer_start(sf_s2s *m, int n, int S, const int32_t *src, const int3
         return SF_FAIL(SF_ERR_OOM, "decoder state");
     f->m = m, f->n = n, f->S = S, f->max_rows = max_rows, f->rows = n;
     f->src_len = malloc(sizeof(int32_t) * (size_t)n);
+    f->group_rows = malloc(sizeof(int32_t) * (size_t)max_rows);
+    f->graph_sent = malloc(sizeof(int32_t) * (size_t)max_rows);
+    f->seen_sent = malloc(sizeof(int32_t) * (size_t)max_rows);
     sf_arena sizing, ar;
     sf_arena_init_measure(&sizing, "decoder state");
-    sf_status st = f->src_len ? sf_infer_plan(f, &sizing) : SF_FAIL(SF_ERR_OOM, "lengths");
+    sf_status st = f->src_len && f->group_rows && f->graph_sent && f->seen_sent
+                       ? sf_infer_plan(f, &sizing)
+                       : SF_FAIL(SF_ERR_OOM, "lengths");
     if (st == SF_OK)
         st = m->be->alloc(m->be, sizing.used, &f->block);
     if (st == SF_OK) {
@@ -158,9 +173,15 @@ void sf_infer_free(sf_infer *f)
 {
     if (!f)
         return;
+    sf_backend *be = f->m->be;
+    if (f->graph && be->graph_free)
+        be->graph_free(be, f->graph);
     if (f->block)
-        f->m->be->free(f->m->be, f->block);
+        be->free(be, f->block);
     free(f->src_len);
+    free(f->group_rows);
+    free(f->graph_sent);
+    free(f->seen_sent);
     free(f);
 }
 
@@ -180,19 +201,38 @@ static sf_status sf_infer_attend(sf_infer *f, int r0, int k, int s)
                             f->attn_cache);
 }
 
-sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
-                        float *logprobs, float *attn)
+/* A step's rows, checked on the host so the device work cannot fail on them:
+ * as many as the state has, each naming a sentence of the batch and a previous
+ * token of the vocabulary. sent, prev: [rows] */
+static sf_status sf_infer_check_rows(const sf_infer *f, int rows, const int32_t *sent,
+                                     const int32_t *prev)
+{
+    const int V = f->m->cfg.tgt_vocab_size;
+    if (rows != f->rows || rows > f->max_rows)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "step over %d rows but the state has %d", rows,
+                       f->rows);
+    for (int r = 0; r < rows; r++) {
+        if (sent[r] < 0 || sent[r] >= f->n)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d names sentence %d of %d", r, sent[r],
+                           f->n);
+        if (prev[r] < 0 || prev[r] >= V)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d: previous token %d outside [0, V=%d)",
+                           r, prev[r], V);
+    }
+    return SF_OK;
+}
+
+/* The step's device work on checked rows (f->ids uploaded): embedding, the
+ * decoder cells, attention per run of rows of one sentence, the generator, and
+ * log-softmax unless raw. f->logits: [rows, V] out. */
+static sf_status sf_infer_kernels(sf_infer *f, int rows, const int32_t *sent, int raw)
 {
     sf_s2s *m = f->m;
     const sf_model_config *c = &m->cfg;
     sf_backend *be = m->be;
     const int H = c->hidden_size, E = c->emb_size, V = c->tgt_vocab_size;
     const int din0 = c->input_feed ? E + H : E;
-    if (rows != f->rows || rows > f->max_rows)
-        return SF_FAIL(SF_ERR_INVALID_ARG, "step over %d rows but the state has %d", rows,
-                       f->rows);
     double t0 = sf_infer_clock(f);
-    SF_TRY(be->upload(be, f->ids, prev, sizeof(int32_t) * (size_t)rows));
     SF_TRY(sf_embed_fwd(be, rows, E, m->P.dec_emb, V, f->ids, f->x0, din0));
     if (c->input_feed)
         SF_TRY(be->copy2d(be, rows, H, f->htil, H, f->x0 + E, din0));
@@ -214,9 +254,6 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
         int k = 1;
         while (r0 + k < rows && sent[r0 + k] == sent[r0])
             k++;
-        if (sent[r0] < 0 || sent[r0] >= f->n)
-            return SF_FAIL(SF_ERR_INVALID_ARG, "row %d names sentence %d of %d", r0, sent[r0],
-                           f->n);
         SF_TRY(sf_infer_attend(f, r0, k, sent[r0]));
         r0 += k;
     }
@@ -224,25 +261,113 @@ sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_
     SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, rows, V, H, 1.0f, f->htil, H, m->P.gen_w, H,
                      0.0f, f->logits, V));
     SF_TRY(be->add_rowvec(be, rows, V, m->P.gen_b, f->logits));
-    SF_TRY(sf_log_softmax(be, rows, V, f->logits, f->logits));
-    SF_TRY(be->download(be, logprobs, f->logits, sizeof(float) * (size_t)rows * V));
-    if (attn)
-        SF_TRY(be->download(be, attn, f->align, sizeof(float) * (size_t)rows * f->S));
+    if (!raw)
+        SF_TRY(sf_log_softmax(be, rows, V, f->logits, f->logits));
     return sf_infer_stage_end(f, SF_INFER_OUTPUT, &t0);
 }
 
-/* dst[r] = src[from[r]] for rows of width H. */
-static sf_status sf_gather_rows(sf_backend *be, int rows, int H, const int32_t *from,
-                                const float *src, float *dst)
+/* Whether (rows, sent, raw) is the layout stored in (n, saved, saved_raw). */
+static int sf_same_layout(int n, const int32_t *saved, int saved_raw, int rows,
+                          const int32_t *sent, int raw)
 {
-    for (int r = 0; r < rows;) { /* copy runs of consecutive sources at once */
-        int k = 1;
-        while (r + k < rows && from[r + k] == from[r] + k)
-            k++;
-        SF_TRY(be->copy(be, dst + (int64_t)r * H, src + (int64_t)from[r] * H, (int64_t)k * H));
-        r += k;
-    }
+    return n == rows && saved_raw == raw &&
+           memcmp(saved, sent, sizeof(int32_t) * (size_t)rows) == 0;
+}
+
+/* Record the step into f->graph (updating it when it has the same shape). */
+static sf_status sf_infer_record(sf_infer *f, int rows, const int32_t *sent, int raw)
+{
+    sf_backend *be = f->m->be;
+    f->graph_rows = 0; /* the graph is in flux until it is recorded anew */
+    SF_TRY(be->graph_begin(be));
+    sf_status st = sf_infer_kernels(f, rows, sent, raw);
+    sf_status end = be->graph_end(be, st != SF_OK, &f->graph);
+    SF_TRY(st);
+    SF_TRY(end);
+    memcpy(f->graph_sent, sent, sizeof(int32_t) * (size_t)rows);
+    f->graph_rows = rows, f->graph_raw = raw;
     return SF_OK;
+}
+
+/* The step's device work: replayed when the graph has this layout, recorded when
+ * the layout repeats the last step's (it will likely stay), else run directly
+ * (so a layout seen once costs no recording, and ops that grow buffers or check
+ * lengths do so outside a recording). */
+static sf_status sf_infer_run(sf_infer *f, int rows, const int32_t *sent, int raw)
+{
+    sf_backend *be = f->m->be;
+    if (!be->graph_begin)
+        return sf_infer_kernels(f, rows, sent, raw);
+    if (f->graph && sf_same_layout(f->graph_rows, f->graph_sent, f->graph_raw, rows, sent, raw))
+        return be->graph_launch(be, f->graph);
+    if (!sf_same_layout(f->seen_rows, f->seen_sent, f->seen_raw, rows, sent, raw)) {
+        memcpy(f->seen_sent, sent, sizeof(int32_t) * (size_t)rows);
+        f->seen_rows = rows, f->seen_raw = raw;
+        return sf_infer_kernels(f, rows, sent, raw);
+    }
+    SF_TRY(sf_infer_record(f, rows, sent, raw));
+    return be->graph_launch(be, f->graph);
+}
+
+/* Check the rows, upload their previous tokens, run the step; attention [rows, S]
+ * to the host when attn is not NULL. */
+static sf_status sf_infer_forward(sf_infer *f, int rows, const int32_t *sent,
+                                  const int32_t *prev, int raw, float *attn)
+{
+    sf_backend *be = f->m->be;
+    f->logits_rows = 0;
+    SF_TRY(sf_infer_check_rows(f, rows, sent, prev));
+    SF_TRY(be->upload(be, f->ids, prev, sizeof(int32_t) * (size_t)rows));
+    SF_TRY(sf_infer_run(f, rows, sent, raw));
+    if (attn)
+        SF_TRY(be->download(be, attn, f->align, sizeof(float) * (size_t)rows * f->S));
+    return SF_OK;
+}
+
+sf_status sf_infer_step(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
+                        float *logprobs, float *attn)
+{
+    sf_backend *be = f->m->be;
+    SF_TRY(sf_infer_forward(f, rows, sent, prev, 0, attn));
+    return be->download(be, logprobs, f->logits,
+                        sizeof(float) * (size_t)rows * f->m->cfg.tgt_vocab_size);
+}
+
+sf_status sf_infer_step_logits(sf_infer *f, int rows, const int32_t *sent, const int32_t *prev,
+                               float *attn)
+{
+    SF_TRY(sf_infer_forward(f, rows, sent, prev, 1, attn));
+    f->logits_rows = rows;
+    return SF_OK;
+}
+
+sf_status sf_infer_topk(sf_infer *f, int rows, const int32_t *sent, const double *beam_lp,
+                        int k2, uint32_t ban, double *score, int32_t *beam, int32_t *token,
+                        int32_t *n_cand)
+{
+    sf_backend *be = f->m->be;
+    if (rows != f->logits_rows || rows < 1)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "top-k over %d rows, but the last step left "
+                       "logits of %d rows (sf_infer_step_logits first)", rows, f->logits_rows);
+    int G = 0;
+    for (int r0 = 0; r0 < rows; G++) {
+        int k = 1;
+        while (r0 + k < rows && sent[r0 + k] == sent[r0])
+            k++;
+        f->group_rows[G] = k;
+        r0 += k;
+    }
+    return be->beam_topk(be, G, f->group_rows, f->m->cfg.tgt_vocab_size, k2, 1, ban,
+                         f->logits, beam_lp, score, beam, token, n_cand);
+}
+
+/* x[r] = x[from[r]] for r < rows, rows of width H, through tmp (same shape):
+ * the state keeps its address. from: [rows] device */
+static sf_status sf_reorder_rows(sf_backend *be, int rows, int H, const int32_t *from,
+                                 float *x, float *tmp)
+{
+    SF_TRY(be->gather_rows(be, rows, H, x, H, from, 0.0f, tmp, H));
+    return be->copy(be, x, tmp, (int64_t)rows * H);
 }
 
 sf_status sf_infer_reorder(sf_infer *f, int new_rows, const int32_t *from)
@@ -258,18 +383,14 @@ sf_status sf_infer_reorder(sf_infer *f, int new_rows, const int32_t *from)
             return SF_FAIL(SF_ERR_INVALID_ARG, "new row %d comes from row %d of %d", r, from[r],
                            f->rows);
     double t0 = sf_infer_clock(f);
+    SF_TRY(be->upload(be, f->from, from, sizeof(int32_t) * (size_t)new_rows));
     for (int l = 0; l < c->dec_layers; l++) {
-        float *t;
-        SF_TRY(sf_gather_rows(be, new_rows, H, from, f->h[l], f->h2[l]));
-        t = f->h[l], f->h[l] = f->h2[l], f->h2[l] = t;
-        if (f->c[l]) {
-            SF_TRY(sf_gather_rows(be, new_rows, H, from, f->c[l], f->c2[l]));
-            t = f->c[l], f->c[l] = f->c2[l], f->c2[l] = t;
-        }
+        SF_TRY(sf_reorder_rows(be, new_rows, H, f->from, f->h[l], f->h2[l]));
+        if (f->c[l])
+            SF_TRY(sf_reorder_rows(be, new_rows, H, f->from, f->c[l], f->c2[l]));
     }
-    SF_TRY(sf_gather_rows(be, new_rows, H, from, f->htil, f->htil2));
-    float *t = f->htil;
-    f->htil = f->htil2, f->htil2 = t;
+    SF_TRY(sf_reorder_rows(be, new_rows, H, f->from, f->htil, f->htil2));
     f->rows = new_rows;
+    f->logits_rows = 0; /* the logits belong to the old rows */
     return sf_infer_stage_end(f, SF_INFER_REORDER, &t0);
 }

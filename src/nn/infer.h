@@ -21,6 +21,17 @@ sf_status sf_infer_start(sf_s2s *m, int n, int S, const int32_t *src, const int3
  * not NULL, attention [rows, S] (0 beyond the sentence) to host memory. */
 sf_status sf_infer_step(sf_infer *inf, int rows, const int32_t *sent, const int32_t *prev,
                         float *logprobs, float *attn);
+/* The same step, its logits [rows, V] (no log-softmax) left on the device for
+ * sf_infer_topk; attention as in sf_infer_step. */
+sf_status sf_infer_step_logits(sf_infer *inf, int rows, const int32_t *sent,
+                               const int32_t *prev, float *attn);
+/* After sf_infer_step_logits over the same rows: the search's candidates (the
+ * topk callback of search/search.h) by the backend's beam_topk with log-softmax
+ * fused in; groups are runs of rows with equal sent. beam_lp: [rows]; score,
+ * beam, token: [groups, k2] out; n_cand: [groups] out (host arrays). */
+sf_status sf_infer_topk(sf_infer *inf, int rows, const int32_t *sent, const double *beam_lp,
+                        int k2, uint32_t ban, double *score, int32_t *beam, int32_t *token,
+                        int32_t *n_cand);
 /* New row r continues old row from[r]. */
 sf_status sf_infer_reorder(sf_infer *inf, int new_rows, const int32_t *from);
 void sf_infer_free(sf_infer *inf);

@@ -1,9 +1,13 @@
 /* rnn.c: recurrent cells at step level and at layer level (one direction over a
  * time-major padded batch): the products through be->sgemm, the pointwise half
- * through be->cell_fwd / cell_bwd, reordering through be->gather_rows. */
+ * through be->cell_fwd / cell_bwd, reordering through be->gather_rows; or, where
+ * the backend offers them (cuDNN), whole layers through be->rnn_layer_*. */
 #include "nn/rnn.h"
 
 #include <limits.h>
+#include <stdint.h>
+
+#include "core/log.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,6 +284,125 @@ static sf_status layer_steps_fwd(sf_backend *be, sf_cell_type t, int T, int B, i
     return SF_OK;
 }
 
+/* ================================================================ vendor layers */
+
+/* The vendor path's use of the layer cache (the same floats as layer_layout):
+ * [xg, xr) holds h0, c0 (zeros when not given), y in processing order, dy in
+ * processing order (backward), then the vendor's reserve (from a 256-byte
+ * boundary) to the end; dc holds the lengths (int32, device); xr holds x in
+ * processing order (reverse), in the backward dx in processing order; idx and
+ * mask as for our own steps. Offsets in floats. */
+typedef struct vendor_plan {
+    int use;
+    size_t h0, c0, y, dy, reserve, reserve_floats;
+} vendor_plan;
+
+/* Whether the layer goes through the backend's rnn_layer_* ops: offered, lengths
+ * given and all >= 1, and the reserve fits the cache. Decided from shapes and
+ * lengths alone, so a backward takes the path its forward took. */
+static sf_status vendor_choose(sf_backend *be, sf_cell_type t, int T, int B, int in, int h,
+                               const int32_t *lengths, const float *cache,
+                               const layer_layout *L, vendor_plan *P)
+{
+    memset(P, 0, sizeof *P);
+    if (!be->rnn_layer_fwd || !lengths || B == 0)
+        return SF_OK;
+    for (int b = 0; b < B; b++)
+        if (lengths[b] < 1)
+            return SF_OK;
+    sf_rnn_layer_io io = {.cell = (int)t, .T = T, .B = B, .in = in, .h = h, .len = lengths};
+    size_t need = 0, Bh = (size_t)B * h, TBh = (size_t)T * Bh;
+    SF_TRY(be->rnn_layer_reserve(be, &io, &need));
+    P->h0 = L->xg;
+    P->c0 = P->h0 + r16(Bh);
+    P->y = P->c0 + (t == SF_CELL_LSTM ? r16(Bh) : 0);
+    P->dy = P->y + r16(TBh);
+    size_t r = P->dy + r16(TBh);
+    r += (64 - (size_t)(((uintptr_t)(cache + r) / sizeof(float)) % 64)) % 64;
+    if (r > L->xr || (L->xr - r) * sizeof(float) < need) {
+        sf_log_debug("%s layer T=%d B=%d in=%d h=%d: the vendor's reserve of %zu bytes does "
+                     "not fit the cache; using our own kernels", sf_cell_name(t), T, B, in, h,
+                     need);
+        return SF_OK;
+    }
+    P->use = 1, P->reserve = r, P->reserve_floats = L->xr - r;
+    return SF_OK;
+}
+
+/* The vendor ops' arguments for this layer's cache (x and the backward's fields
+ * are the caller's). */
+static sf_rnn_layer_io vendor_io(sf_cell_type t, int T, int B, int in, int h,
+                                 const int32_t *lengths, const sf_rnn_weights *w, float *cache,
+                                 const layer_layout *L, const vendor_plan *P)
+{
+    return (sf_rnn_layer_io){
+        .cell = (int)t, .T = T, .B = B, .in = in, .h = h, .len = lengths,
+        .dev_len = (const int32_t *)(cache + L->dc), .w_ih = w->w_ih, .w_hh = w->w_hh,
+        .b_ih = w->b_ih, .b_hh = w->b_hh, .h0 = cache + P->h0,
+        .c0 = t == SF_CELL_LSTM ? cache + P->c0 : NULL, .y = cache + P->y,
+        .reserve = cache + P->reserve, .reserve_bytes = P->reserve_floats * sizeof(float)};
+}
+
+static sf_status layer_fwd_vendor(sf_backend *be, sf_cell_type t, int T, int B, int in, int h,
+                                  const float *x, const int32_t *lengths, int reverse,
+                                  const sf_rnn_weights *w, const float *h0, const float *c0,
+                                  float *y, int ldy, float *hT, float *cT, float *cache,
+                                  const layer_layout *L, const vendor_plan *P)
+{
+    const int TB = T * B, lstm = t == SF_CELL_LSTM;
+    int32_t *idx = (int32_t *)(cache + L->idx);
+    SF_TRY(upload_order(be, T, B, lengths, reverse, cache + L->mask, idx));
+    SF_TRY(be->upload(be, cache + L->dc, lengths, sizeof(int32_t) * (size_t)B));
+    SF_TRY(copy_or_zero(be, cache + P->h0, h0, (int64_t)B * h));
+    if (lstm)
+        SF_TRY(copy_or_zero(be, cache + P->c0, c0, (int64_t)B * h));
+    sf_rnn_layer_io io = vendor_io(t, T, B, in, h, lengths, w, cache, L, P);
+    io.x = x;
+    if (reverse) { // xr = x in processing order: [T*B, in]
+        SF_TRY(be->gather_rows(be, TB, in, x, in, idx, 0.0f, cache + L->xr, in));
+        io.x = cache + L->xr;
+    }
+    io.hT = hT, io.cT = lstm ? cT : NULL;
+    SF_TRY(be->rnn_layer_fwd(be, &io));
+    // y[t, b] = y_proc[processing row of (t, b)], 0 at pads
+    return be->gather_rows(be, TB, h, io.y, h, idx, 0.0f, y, ldy);
+}
+
+/* The backward through the vendor: data (dx via processing order, dh0, dc0), then
+ * weights, which read x in processing order again (dx overwrote it in xr). */
+static sf_status layer_bwd_vendor(sf_backend *be, sf_cell_type t, int T, int B, int in, int h,
+                                  const float *x, const int32_t *lengths, int reverse,
+                                  const sf_rnn_weights *w, float *cache, const float *dy,
+                                  int ldy, const float *dhT, const float *dcT, float *dx,
+                                  float *dh0, float *dc0, sf_rnn_grads *g,
+                                  const layer_layout *L, const vendor_plan *P)
+{
+    const int TB = T * B, lstm = t == SF_CELL_LSTM;
+    const int32_t *idx = (const int32_t *)(cache + L->idx);
+    sf_rnn_layer_io io = vendor_io(t, T, B, in, h, lengths, w, cache, L, P);
+    float *dyp = cache + P->dy, *dxp = cache + L->xr;
+    if (dy) // dy_proc = dy at the position of processing row s, 0 at pads
+        SF_TRY(be->gather_rows(be, TB, h, dy, ldy, idx, 0.0f, dyp, h));
+    else
+        SF_TRY(be->fill(be, dyp, (int64_t)TB * h, 0.0f));
+    io.dy = dyp, io.dhT = dhT, io.dcT = lstm ? dcT : NULL;
+    io.dx = dxp, io.dh0 = dh0, io.dc0 = lstm ? dc0 : NULL;
+    SF_TRY(be->rnn_layer_bwd_data(be, &io));
+    if (dx) // dx += dx_proc, back in position order
+        SF_TRY(be->gather_rows(be, TB, in, dxp, in, idx, 1.0f, dx, in));
+    if (!g)
+        return SF_OK;
+    if (!g->w_ih || !g->w_hh || !g->b_ih || !g->b_hh)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "grads given with a NULL member");
+    io.x = x;
+    if (reverse) {
+        SF_TRY(be->gather_rows(be, TB, in, x, in, idx, 0.0f, dxp, in));
+        io.x = dxp;
+    }
+    io.gw_ih = g->w_ih, io.gw_hh = g->w_hh, io.gb_ih = g->b_ih, io.gb_hh = g->b_hh;
+    return be->rnn_layer_bwd_weights(be, &io);
+}
+
 sf_status sf_rnn_layer_fwd(sf_backend *be, sf_cell_type t, int T, int B, int in, int h,
                            const float *x, const int32_t *lengths, int reverse,
                            const sf_rnn_weights *w, const float *h0, const float *c0,
@@ -293,6 +416,11 @@ sf_status sf_rnn_layer_fwd(sf_backend *be, sf_cell_type t, int T, int B, int in,
     const int W = sf_cell_gates(t) * h, TB = T * B, lstm = t == SF_CELL_LSTM;
     const size_t Bh = (size_t)B * h;
     layer_layout L = layer_layout_of(t, T, B, in, h);
+    vendor_plan P;
+    SF_TRY(vendor_choose(be, t, T, B, in, h, lengths, cache, &L, &P));
+    if (P.use)
+        return layer_fwd_vendor(be, t, T, B, in, h, x, lengths, reverse, w, h0, c0, y, ldy, hT,
+                                cT, cache, &L, &P);
     int32_t *idx = (int32_t *)(cache + L.idx);
     SF_TRY(upload_order(be, T, B, lengths, reverse, cache + L.mask, idx));
     SF_TRY(copy_or_zero(be, cache + L.hs, h0, (int64_t)Bh));
@@ -365,6 +493,11 @@ sf_status sf_rnn_layer_bwd(sf_backend *be, sf_cell_type t, int T, int B, int in,
     const int W = sf_cell_gates(t) * h, TB = T * B, lstm = t == SF_CELL_LSTM;
     const size_t Bh = (size_t)B * h;
     layer_layout L = layer_layout_of(t, T, B, in, h);
+    vendor_plan P;
+    SF_TRY(vendor_choose(be, t, T, B, in, h, lengths, cache, &L, &P));
+    if (P.use)
+        return layer_bwd_vendor(be, t, T, B, in, h, x, lengths, reverse, w, cache, dy, ldy, dhT,
+                                dcT, dx, dh0, dc0, g, &L, &P);
     const int32_t *idx = (const int32_t *)(cache + L.idx);
     float *d = cache + L.d;
     SF_TRY(be->fill(be, d, (int64_t)Bh, 0.0f));

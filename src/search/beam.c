@@ -33,6 +33,10 @@ typedef struct beam_run {
     float *logprobs, *attn;       /* [rows, V], [rows, S_max] */
     int64_t cap_logprobs, cap_attn;
     sf_cand *cand;                /* [2K] */
+    /* the topk callback's arrays: row log-probs [n_sent*K]; per live sentence g
+     * (in row order) its candidates at [g*2K, ...) and their count [n_sent] */
+    double *row_lp, *c_score;
+    int32_t *c_beam, *c_token, *c_n;
 } beam_run;
 
 static sf_status check_opts(const sf_search_opts *o)
@@ -51,9 +55,10 @@ static sf_status check_opts(const sf_search_opts *o)
 static sf_status check_args(const sf_search_model *m, int32_t n_sent, const int32_t *src_len,
                             const sf_search_opts *o, const sf_search_result *out)
 {
-    if (!m || !m->step || !m->reorder || !out || n_sent < 0 || (n_sent > 0 && !src_len))
-        return SF_FAIL(SF_ERR_INVALID_ARG, "expected a model with step and reorder, an output, "
-                       "n_sent >= 0 (got %d) and src_len", (int)n_sent);
+    if (!m || (!m->step && !m->topk) || !m->reorder || !out || n_sent < 0 ||
+        (n_sent > 0 && !src_len))
+        return SF_FAIL(SF_ERR_INVALID_ARG, "expected a model with step (or topk) and reorder, "
+                       "an output, n_sent >= 0 (got %d) and src_len", (int)n_sent);
     if (m->vocab < 4)
         return SF_FAIL(SF_ERR_INVALID_ARG, "vocab %d: expected >= 4 (<pad> <unk> <s> </s>)",
                        (int)m->vocab);
@@ -87,7 +92,8 @@ static void run_free(beam_run *r)
 {
     void *bufs[] = {r->st.max_len, r->st.nodes, r->st.astore, r->st.fin, r->st.n_fin, r->st.cov,
                     r->sent, r->prev, r->nsent, r->nprev, r->from, r->row_attn, r->nb,
-                    r->lp, r->nlp, r->node, r->nnode, r->logprobs, r->attn, r->cand};
+                    r->lp, r->nlp, r->node, r->nnode, r->logprobs, r->attn, r->cand,
+                    r->row_lp, r->c_score, r->c_beam, r->c_token, r->c_n};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
 }
@@ -103,7 +109,7 @@ static sf_status run_init(beam_run *r, const sf_search_model *m, int32_t n_sent,
                             .alpha = o->alpha, .beta = o->beta,
                             .attn_on = o->want_attention || o->beta != 0.0f};
     r->m = m;
-    r->greedy = greedy_fast && K == 1;
+    r->greedy = greedy_fast && K == 1 && !m->topk;
     r->rows = n_sent;
     st->max_len = calloc(n, sizeof(int32_t));
     st->fin = calloc(2 * nk, sizeof(sf_fin));
@@ -118,6 +124,13 @@ static sf_status run_init(beam_run *r, const sf_search_model *m, int32_t n_sent,
     ok &= (r->row_attn = calloc(nk, sizeof(int64_t))) != NULL;
     ok &= (r->lp = calloc(nk, sizeof(double))) != NULL;
     ok &= (r->nlp = calloc(nk, sizeof(double))) != NULL;
+    if (m->topk) {
+        ok &= (r->row_lp = calloc(nk, sizeof(double))) != NULL;
+        ok &= (r->c_score = calloc(2 * nk, sizeof(double))) != NULL;
+        ok &= (r->c_beam = calloc(2 * nk, sizeof(int32_t))) != NULL;
+        ok &= (r->c_token = calloc(2 * nk, sizeof(int32_t))) != NULL;
+        ok &= (r->c_n = calloc(n, sizeof(int32_t))) != NULL;
+    }
     if (!ok)
         return SF_FAIL(SF_ERR_OOM, "search state for %d sentences x beam %d", (int)n_sent,
                        (int)K);
@@ -134,18 +147,33 @@ static sf_status run_init(beam_run *r, const sf_search_model *m, int32_t n_sent,
     return SF_OK;
 }
 
+/* The decoder's step through topk: the live rows' log-probs in row order, then
+ * 2K candidates per live sentence back. */
+static sf_status call_topk(beam_run *r, float *attn)
+{
+    const sf_search_state *st = &r->st;
+    for (int32_t s = 0, row = 0; s < st->n_sent; s++)
+        for (int32_t j = 0; j < r->nb[s]; j++)
+            r->row_lp[row++] = r->lp[(int64_t)s * st->K + j];
+    return r->m->topk(r->m->ctx, r->rows, r->sent, r->prev, r->row_lp, 2 * st->K,
+                      SF_SEARCH_BAN, r->c_score, r->c_beam, r->c_token, r->c_n, attn);
+}
+
 /* Call the decoder for this step's rows; store their attention rows. */
 static sf_status run_step(beam_run *r, int32_t t)
 {
     sf_search_state *st = &r->st;
     int64_t rows = r->rows, S_max = st->S_max;
-    SF_TRY(sf_search_grow((void **)&r->logprobs, &r->cap_logprobs, rows * st->V,
-                          sizeof(float), "log-prob rows"));
+    if (!r->m->topk)
+        SF_TRY(sf_search_grow((void **)&r->logprobs, &r->cap_logprobs, rows * st->V,
+                              sizeof(float), "log-prob rows"));
     if (st->attn_on)
         SF_TRY(sf_search_grow((void **)&r->attn, &r->cap_attn, rows * S_max + 1, sizeof(float),
                               "attention rows"));
-    sf_status rc = r->m->step(r->m->ctx, r->rows, r->sent, r->prev, r->logprobs,
-                              st->attn_on ? r->attn : NULL);
+    float *attn = st->attn_on ? r->attn : NULL;
+    sf_status rc = r->m->topk ? call_topk(r, attn)
+                              : r->m->step(r->m->ctx, r->rows, r->sent, r->prev, r->logprobs,
+                                           attn);
     if (rc != SF_OK)
         return sf_error_prefix(rc, "sf_search: decoder step %d (%d rows)", (int)t, (int)rows);
     if (!st->attn_on)
@@ -164,17 +192,41 @@ static sf_status run_step(beam_run *r, int32_t t)
     return SF_OK;
 }
 
-/* Sentence s, whose nb[s] rows start at row r0, after step t: choose candidates,
- * finish hypotheses, append its next live beams to the next step's rows. */
-static sf_status advance_sentence(beam_run *r, int32_t s, int32_t r0, int32_t t)
+/* Group g's candidates from the topk callback into r->cand, checked, so a bad
+ * callback cannot send the search out of its arrays. */
+static sf_status take_topk(beam_run *r, int32_t s, int32_t g, int32_t *n_cand)
+{
+    const int32_t k2 = 2 * r->st.K, n = r->c_n[g];
+    if (n < 0 || n > k2)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "the topk callback gave %d candidates for "
+                       "sentence %d (expected 0..%d)", (int)n, (int)s, (int)k2);
+    for (int32_t i = 0; i < n; i++) {
+        int64_t at = (int64_t)g * k2 + i;
+        sf_cand c = {r->c_score[at], r->c_beam[at], r->c_token[at]};
+        if (c.beam < 0 || c.beam >= r->nb[s] || c.token < 0 || c.token >= r->st.V ||
+            !(c.score < INFINITY) || c.score == -INFINITY)
+            return SF_FAIL(SF_ERR_INVALID_ARG, "the topk callback's candidate %d of sentence "
+                           "%d is beam %d token %d score %g (expected beam < %d, token < %d, "
+                           "a finite score)", (int)i, (int)s, (int)c.beam, (int)c.token,
+                           c.score, (int)r->nb[s], (int)r->st.V);
+        r->cand[i] = c;
+    }
+    *n_cand = n;
+    return SF_OK;
+}
+
+/* Sentence s (live group g), whose nb[s] rows start at row r0, after step t: choose
+ * candidates, finish hypotheses, append its next live beams to the next step's rows. */
+static sf_status advance_sentence(beam_run *r, int32_t s, int32_t g, int32_t r0, int32_t t)
 {
     sf_search_state *st = &r->st;
     int32_t K = st->K, n_cand = 0, n_new = 0, id;
     int64_t base = (int64_t)s * K;
-    const float *lps = r->logprobs + (int64_t)r0 * st->V;
-    sf_status rc = r->greedy ? sf_search_argmax(st->V, r->lp[base], lps, r->cand, &n_cand)
-                             : sf_search_topk(r->nb[s], st->V, K, r->lp + base, lps, r->cand,
-                                              &n_cand);
+    const float *lps = r->logprobs ? r->logprobs + (int64_t)r0 * st->V : NULL;
+    sf_status rc = r->m->topk ? take_topk(r, s, g, &n_cand)
+                   : r->greedy ? sf_search_argmax(st->V, r->lp[base], lps, r->cand, &n_cand)
+                               : sf_search_topk(r->nb[s], st->V, K, r->lp + base, lps,
+                                                r->cand, &n_cand);
     if (rc != SF_OK)
         return sf_error_prefix(rc, "sf_search: step %d, sentence %d (rows from %d)", (int)t,
                                (int)s, (int)r0);
@@ -237,11 +289,11 @@ static sf_status run_loop(beam_run *r)
     for (int32_t t = 0; r->rows > 0; t++) {
         SF_TRY(run_step(r, t));
         r->new_rows = 0;
-        for (int32_t s = 0, r0 = 0; s < r->st.n_sent; s++) {
+        for (int32_t s = 0, r0 = 0, g = 0; s < r->st.n_sent; s++) {
             int32_t nb = r->nb[s];
             if (nb == 0)
                 continue;
-            SF_TRY(advance_sentence(r, s, r0, t));
+            SF_TRY(advance_sentence(r, s, g++, r0, t));
             r0 += nb;
         }
         SF_TRY(run_reorder(r, t));

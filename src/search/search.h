@@ -1,6 +1,8 @@
 /* search.h: batched beam search (greedy = beam 1) over flat arrays. It knows
- * nothing of the network: the decoder is driven through two callbacks, step
- * (log-probabilities of the next token per live row) and reorder (rearrange rows).
+ * nothing of the network: the decoder is driven through callbacks, step
+ * (log-probabilities of the next token per live row) or topk (the step's best
+ * candidates per sentence, chosen where the log-probabilities are: on a GPU only
+ * [sentences, 2K] values come back instead of [rows, V]), and reorder (rearrange rows).
  *
  * Usage:
  *     sf_search_model m = {.ctx = dec, .vocab = V, .step = my_step, .reorder = my_reorder};
@@ -45,6 +47,10 @@
 #include <stdint.h>
 
 #include "seqfuse/status.h"
+#include "seqfuse/tokenizer.h"
+
+/* Tokens a hypothesis never continues with, as a mask (bit v = token v): <pad>, <s>. */
+#define SF_SEARCH_BAN ((1u << SF_PAD_ID) | (1u << SF_BOS_ID))
 
 typedef struct sf_search_model {
     void *ctx;
@@ -58,6 +64,22 @@ typedef struct sf_search_model {
                       float *logprobs, float *attn);
     /* Rearrange the per-row state: new row r takes old row from[r]. from: [new_rows] */
     sf_status (*reorder)(void *ctx, int32_t new_rows, const int32_t *from);
+    /* Optional (NULL: step is used; last, so {ctx, V, step, reorder}
+     * initializers stay valid): the step's candidates instead of its log-probs.
+     * rows, sent, prev, attn as in step; beam_lp: [rows] each row's live log-prob.
+     * Rows come in G groups, one per live sentence (consecutive rows with the same
+     * sent). For group g, write its best min(k2, n) candidates out of its rows x V,
+     * best first, n being the eligible ones (token v not banned: bit v of ban for
+     * v < 32; log P(v) > -inf): score = beam_lp[r] + (double)log P(v | row r) ranked
+     * descending, ties to the lower beam (row within the group), then the lower v;
+     * score, beam, token: [G, k2] out (group g at g*k2), n_cand: [G] out. With the
+     * same log-probs, this must give exactly what step + the search's own selection
+     * would (core/topk.h); greedy (K = 1) then takes the general path, which picks
+     * the same tokens as its argmax fast path. A NaN or +inf log-prob is
+     * SF_ERR_NUMERIC. */
+    sf_status (*topk)(void *ctx, int32_t rows, const int32_t *sent, const int32_t *prev,
+                      const double *beam_lp, int32_t k2, uint32_t ban, double *score,
+                      int32_t *beam, int32_t *token, int32_t *n_cand, float *attn);
 } sf_search_model;
 
 typedef struct sf_search_opts {

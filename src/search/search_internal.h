@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/topk.h"
 #include "search/search.h"
 
 /* One kept token: its parent node (-1 = <s>) and the offset of the attention row
@@ -17,12 +18,9 @@ typedef struct sf_bnode {
     int64_t attn;
 } sf_bnode;
 
-/* A candidate of one step: the beam (rank within its sentence) it extends. */
-typedef struct sf_cand {
-    double score; /* beam log-prob + log P(token) */
-    int32_t beam;
-    int32_t token;
-} sf_cand;
+/* A candidate of one step: score = beam log-prob + log P(token), the beam (rank
+ * within its sentence) it extends, the token (core/topk.h). */
+typedef sf_topk_cand sf_cand;
 
 /* A finished hypothesis: its last node (the </s> node when eos). */
 typedef struct sf_fin {

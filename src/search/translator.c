@@ -153,10 +153,19 @@ static sf_status sf_tr_reorder(void *ctx, int32_t rows, const int32_t *from)
     return sf_infer_reorder(((sf_tr_decoder *)ctx)->inf, rows, from);
 }
 
-/* Pad sequences src[idx[0..k)] into one batch, encode it, and run the search. */
-static sf_status sf_search_batch(sf_s2s *m, const int32_t *const *src, const int32_t *len,
-                                 const int32_t *idx, int k, const sf_search_opts *so,
-                                 sf_search_result *r)
+/* The step as candidates chosen by the backend: logits stay on the device. */
+static sf_status sf_tr_topk(void *ctx, int32_t rows, const int32_t *sent, const int32_t *prev,
+                            const double *beam_lp, int32_t k2, uint32_t ban, double *score,
+                            int32_t *beam, int32_t *token, int32_t *n_cand, float *attn)
+{
+    sf_infer *inf = ((sf_tr_decoder *)ctx)->inf;
+    SF_TRY(sf_infer_step_logits(inf, rows, sent, prev, attn));
+    return sf_infer_topk(inf, rows, sent, beam_lp, k2, ban, score, beam, token, n_cand);
+}
+
+sf_status sf_search_batch(sf_s2s *m, const int32_t *const *src, const int32_t *len,
+                          const int32_t *idx, int k, const sf_search_opts *so, int topk,
+                          sf_search_result *r)
 {
     int32_t S = 0;
     for (int i = 0; i < k; i++)
@@ -170,7 +179,10 @@ static sf_status sf_search_batch(sf_s2s *m, const int32_t *const *src, const int
     sf_tr_decoder dec = {0};
     if (st == SF_OK)
         st = sf_infer_start(m, k, S, buf, lens, k * (so->beam > 0 ? so->beam : 1), &dec.inf);
-    sf_search_model sm = {&dec, m->cfg.tgt_vocab_size, sf_tr_step, sf_tr_reorder};
+    if (topk == 0) /* auto: on a device, so the log-probs stay there */
+        topk = m->be->kind != SF_DEVICE_CPU;
+    sf_search_model sm = {&dec, m->cfg.tgt_vocab_size, sf_tr_step, sf_tr_reorder,
+                          topk > 0 ? sf_tr_topk : NULL};
     if (st == SF_OK)
         st = sf_search(&sm, k, lens, so, r);
     sf_infer_free(dec.inf);
@@ -193,7 +205,7 @@ static sf_status sf_tr_batch(sf_translator *t, const sf_translate_opts *o, sf_tr
     so.want_attention = so.want_attention || o->alignment != SF_ALIGN_NONE || o->svg_dir;
     sf_search_result r = {0};
     if (st == SF_OK)
-        st = sf_search_batch(t->m, src, len, idx, n, &so, &r);
+        st = sf_search_batch(t->m, src, len, idx, n, &so, 0, &r);
     for (int i = 0; st == SF_OK && i < n; i++) {
         st = sf_tr_format(t, o, &items[order[i]], r.hyps[i], r.n_hyps[i]);
         if (r.n_hyps[i] > 0)
@@ -335,7 +347,7 @@ static sf_status sf_decode_batch_text(sf_s2s *m, const sf_spm *spm_tgt,
                                       char **texts)
 {
     sf_search_result r = {0};
-    sf_status st = sf_search_batch(m, src, len, idx, k, so, &r);
+    sf_status st = sf_search_batch(m, src, len, idx, k, so, 0, &r);
     for (int i = 0; st == SF_OK && i < k; i++) {
         if (r.n_hyps[i] > 0)
             st = sf_spm_decode(spm_tgt, r.hyps[i][0].tokens, r.hyps[i][0].len, &texts[idx[i]]);

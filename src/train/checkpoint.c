@@ -158,7 +158,7 @@ sf_status sf_trainer_restore(sf_trainer *t, const char *path)
     if (st == SF_OK)
         st = sf_spm_serialize(t->spm_tgt, &t->spm_tgt_bytes, &t->spm_tgt_n);
     if (st == SF_OK)
-        st = sf_backend_open(t->a->device ? t->a->device : "cpu", &t->be);
+        st = sf_trainer_open_backend(t);
     if (st == SF_OK)
         st = sf_s2s_create(t->be, &t->cfg, 1, &t->m);
     if (st == SF_OK)

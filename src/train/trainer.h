@@ -23,6 +23,7 @@ typedef struct sf_trainer_args {
     const char *device;                      /* "cpu", "cuda", "cuda:N" */
     const char *command_line;                /* provenance */
     int resume;                              /* continue from out_dir/checkpoint.safetensors */
+    int cudnn_rnn;                           /* encoder layers through cuDNN (CUDA only) */
     sf_model_config cfg;
     sf_train_opts opts;
     volatile sig_atomic_t *stop;             /* set asynchronously to stop and save */

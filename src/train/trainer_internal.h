@@ -35,6 +35,9 @@ typedef struct sf_trainer {
 
 double sf_now(void);
 
+/* The backend of a->device, with a->cudnn_rnn applied. */
+sf_status sf_trainer_open_backend(sf_trainer *t);
+
 /* setup: tokenizers, corpora, backend, model, optimizer, batcher */
 sf_status sf_trainer_setup(sf_trainer *t, const sf_trainer_args *a);
 void sf_trainer_teardown(sf_trainer *t);

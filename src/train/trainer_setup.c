@@ -168,13 +168,19 @@ static sf_status sf_setup_pretrained(sf_trainer *t, float *host)
     return SF_OK;
 }
 
+sf_status sf_trainer_open_backend(sf_trainer *t)
+{
+    SF_TRY(sf_backend_open(t->a->device ? t->a->device : "cpu", &t->be));
+    return t->a->cudnn_rnn ? sf_cuda_backend_set_cudnn_rnn(t->be, 1) : SF_OK;
+}
+
 /* Vocabulary sizes come from the tokenizers; the config's are upper bounds. */
 static sf_status sf_setup_model(sf_trainer *t)
 {
     t->cfg.src_vocab_size = sf_spm_vocab_size(t->spm_src);
     t->cfg.tgt_vocab_size = sf_spm_vocab_size(t->spm_tgt);
     SF_TRY(sf_model_config_validate(&t->cfg, "model config"));
-    SF_TRY(sf_backend_open(t->a->device ? t->a->device : "cpu", &t->be));
+    SF_TRY(sf_trainer_open_backend(t));
     SF_TRY(sf_s2s_create(t->be, &t->cfg, 1, &t->m));
     t->m->freeze_embeddings = t->o.freeze_embeddings;
     sf_rng_seed(&t->m->dropout_rng, (uint64_t)t->o.seed * 2 + 1);

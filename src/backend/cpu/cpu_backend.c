@@ -222,6 +222,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     sf_cpu_install_cell_ops(be);
     be->destroy = cpu_destroy;
     sf_cpu_install_attn_ops(be);
+    sf_cpu_install_topk_op(be);
     sf_status st = sf_backend_check_complete(be);
     if (st != SF_OK) {
         free(be);

@@ -298,6 +298,10 @@ static void cuda_destroy(sf_backend *be)
             sf_log_warn("%s: cudaFree(scratch) failed", be->name);
         if (cb->result && cudaFree(cb->result) != cudaSuccess)
             sf_log_warn("%s: cudaFree(result) failed", be->name);
+        if (cb->iota && cudaFree(cb->iota) != cudaSuccess)
+            sf_log_warn("%s: cudaFree(iota) failed", be->name);
+        sf_cuda_graph_release(cb);
+        sf_cuda_cudnn_release(cb);
         for (int i = 0; i < CUDA_WORK_SLOTS; i++)
             if (cb->work[i] && cudaFree(cb->work[i]) != cudaSuccess)
                 sf_log_warn("%s: cudaFree(work[%d]) failed", be->name, i);
@@ -308,6 +312,7 @@ static void cuda_destroy(sf_backend *be)
     }
     (void)cudaGetLastError();
     free(cb->len_host);
+    free(cb->topk_host);
     free(cb);
 }
 
@@ -347,6 +352,7 @@ static void cuda_fill_table(sf_backend *be)
     be->destroy = cuda_destroy;
     sf_cuda_install_nn_ops(be);
     sf_cuda_install_cell_ops(be);
+    sf_cuda_install_topk_op(be);
 }
 
 sf_status sf_cuda_backend_create(int device_index, sf_backend **out)

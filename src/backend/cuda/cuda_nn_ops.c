@@ -13,6 +13,10 @@ sf_status sf_cuda_work(cuda_backend *cb, cuda_work_slot slot, size_t bytes, void
 {
     *out = NULL;
     if (cb->work_bytes[slot] < bytes) {
+        if (cb->capturing)
+            return SF_FAIL(SF_ERR_INTERNAL, "work buffer %d must grow to %zu bytes while a "
+                           "graph is recorded (it cannot wait for the device); run the same "
+                           "ops once without recording first", (int)slot, bytes);
         SF_CUDA_CHECK(cudaStreamSynchronize(cb->stream)); /* the old buffer may be in use */
         SF_CUDA_CHECK(cudaFree(cb->work[slot]));
         cb->work[slot] = NULL;
@@ -30,12 +34,45 @@ sf_status sf_cuda_work(cuda_backend *cb, cuda_work_slot slot, size_t bytes, void
 
 /* ------------------------------------------------------------- attention */
 
+/* Lengths up to this have a fixed device table (iota[i] = i) to point into. */
+#define CUDA_IOTA_CAP 65536
+
+/* *dev = a device int32 holding L (one sentence's src_len, L < CUDA_IOTA_CAP): a
+ * pointer into the table, made on first use and never moved (graphs may hold
+ * pointers into it), so steps that attend one sentence at a time never wait. */
+static sf_status src_len_one(cuda_backend *cb, int32_t L, const int32_t **dev)
+{
+    if (!cb->iota) {
+        if (cb->capturing)
+            return SF_FAIL(SF_ERR_INTERNAL, "the length table is made while a graph is "
+                           "recorded; run the same ops once without recording first");
+        int32_t *host = malloc(sizeof(int32_t) * CUDA_IOTA_CAP), *table = NULL;
+        if (!host)
+            return SF_FAIL(SF_ERR_OOM, "could not allocate the length table");
+        for (int i = 0; i < CUDA_IOTA_CAP; i++)
+            host[i] = i;
+        cudaError_t err = cudaMalloc((void **)&table, sizeof(int32_t) * CUDA_IOTA_CAP);
+        if (err == cudaSuccess)
+            err = cudaMemcpy(table, host, sizeof(int32_t) * CUDA_IOTA_CAP,
+                             cudaMemcpyHostToDevice);
+        free(host);
+        if (err != cudaSuccess) {
+            (void)cudaFree(table);
+            return sf_cuda_fail(err, "making the length table", __FILE__, __LINE__, __func__);
+        }
+        cb->iota = table;
+    }
+    *dev = cb->iota + L;
+    return SF_OK;
+}
+
 /* Checks the host array src_len [B] (sf_backend_check_src_len: the CPU's
- * message) and sets *dev to a device copy (NULL when B == 0). The backend keeps
- * the last one uploaded, with a host copy: the same lengths again (every step
- * of a batch) cost a memcmp; new ones wait for the stream (the pending upload
- * may still read the host copy), then are copied into it and uploaded from
- * there. The caller's array is not read after return. */
+ * message) and sets *dev to a device copy (NULL when B == 0). B = 1 points into
+ * a table of lengths (src_len_one). Otherwise the backend keeps the last array
+ * uploaded, with a host copy: the same lengths again (every step of a batch)
+ * cost a memcmp; new ones wait for the stream (the pending upload may still
+ * read the host copy), then are copied into it and uploaded from there. The
+ * caller's array is not read after return. */
 static sf_status src_len_to_device(sf_backend *be, const char *fn, int B, int K, int S,
                                    const int32_t *src_len, const int32_t **dev)
 {
@@ -45,8 +82,14 @@ static sf_status src_len_to_device(sf_backend *be, const char *fn, int B, int K,
         return SF_OK;
     SF_TRY(cuda_enter(be));
     cuda_backend *cb = cuda_impl(be);
+    if (B == 1 && src_len[0] < CUDA_IOTA_CAP)
+        return src_len_one(cb, src_len[0], dev);
     size_t bytes = (size_t)B * sizeof(int32_t);
     if (cb->len_count != B || memcmp(cb->len_host, src_len, bytes) != 0) {
+        if (cb->capturing)
+            return SF_FAIL(SF_ERR_INTERNAL, "%s: src_len of %d sentences is new while a graph "
+                           "is recorded; run the same ops once without recording first", fn,
+                           B);
         SF_CUDA_CHECK(cudaStreamSynchronize(cb->stream));
         cb->len_count = 0;
         if (cb->len_cap < B) {
@@ -160,11 +203,14 @@ static sf_status cuda_bias_act_bwd(sf_backend *be, int64_t N, int H, int use_tan
 
 /* Reads the backend's result block back (waits for the stream). When the range
  * check of ids [N] (device) failed, fetches the bad value and returns the CPU
- * backend's SF_ERR_INVALID_ARG message naming row and value. */
+ * backend's SF_ERR_INVALID_ARG message naming row and value. While a graph is
+ * recorded nothing can be read: the caller has checked the ids (backend.h). */
 static sf_status read_result(sf_backend *be, const char *fn, const char *what,
                              const int32_t *ids, int V, sf_kernel_result *out)
 {
     cuda_backend *cb = cuda_impl(be);
+    if (cb->capturing)
+        return SF_OK;
     SF_CUDA_CHECK(cudaMemcpyAsync(out, cb->result, sizeof *out, cudaMemcpyDeviceToHost,
                                   cb->stream));
     SF_CUDA_CHECK(cudaStreamSynchronize(cb->stream));
@@ -186,6 +232,9 @@ static sf_status cuda_xent_fwd_bwd(sf_backend *be, int64_t N, int V, const float
                                    int64_t *ntok)
 {
     sf_kernel_result res = {SF_KERNEL_NO_BAD_ROW, {0.0, 0.0}, 0};
+    if (cuda_impl(be)->capturing)
+        return SF_FAIL(SF_ERR_INTERNAL, "the loss sums go to the host, so this op cannot be "
+                       "recorded into a graph");
     if (N > 0) {
         SF_TRY(cuda_enter(be));
         cuda_backend *cb = cuda_impl(be);
