@@ -25,6 +25,9 @@ struct sf_infer {
     int graph_rows, graph_raw;       /* the last step run without it (rows 0: none) */
     int seen_rows, seen_raw;
     float *M, *keys;              /* [n,S,H] device (copies: the model's workspace is reused) */
+    float *Mc, *Kc;               /* [n,S,H] device: M and keys of the live sentences only */
+    int32_t *act_sent, *act_len;  /* [n] host: the sentences compacted into Mc, their lengths */
+    int n_act;                    /* sentences in Mc; -1: Mc not built (use M for 0..n-1) */
     float *h[SF_MAX_LAYERS], *c[SF_MAX_LAYERS];   /* [max_rows,H] decoder states */
     float *h2[SF_MAX_LAYERS], *c2[SF_MAX_LAYERS]; /* reorder targets */
     float *htil, *htil2;          /* [max_rows,H] previous attentional state */
@@ -74,8 +77,11 @@ static sf_status sf_infer_plan(sf_infer *f, sf_arena *ar)
     }
 #define SF_F(p, count) SF_TRY(sf_arena_alloc(ar, sizeof(float) * (size_t)(count), (void **)&(p)))
     SF_F(f->M, n * S * H);
-    if (c->attention == 2)
+    SF_F(f->Mc, n * S * H);
+    if (c->attention == 2) {
         SF_F(f->keys, n * S * H);
+        SF_F(f->Kc, n * S * H);
+    }
     for (int l = 0; l < c->dec_layers; l++) {
         SF_F(f->h[l], R * H);
         SF_F(f->h2[l], R * H);
@@ -144,12 +150,16 @@ sf_status sf_infer_start(sf_s2s *m, int n, int S, const int32_t *src, const int3
         return SF_FAIL(SF_ERR_OOM, "decoder state");
     f->m = m, f->n = n, f->S = S, f->max_rows = max_rows, f->rows = n;
     f->src_len = malloc(sizeof(int32_t) * (size_t)n);
+    f->act_sent = malloc(sizeof(int32_t) * 2 * (size_t)n); /* record + scratch list */
+    f->act_len = malloc(sizeof(int32_t) * (size_t)n);
+    f->n_act = -1;
     f->group_rows = malloc(sizeof(int32_t) * (size_t)max_rows);
     f->graph_sent = malloc(sizeof(int32_t) * (size_t)max_rows);
     f->seen_sent = malloc(sizeof(int32_t) * (size_t)max_rows);
     sf_arena sizing, ar;
     sf_arena_init_measure(&sizing, "decoder state");
-    sf_status st = f->src_len && f->group_rows && f->graph_sent && f->seen_sent
+    sf_status st = f->src_len && f->act_sent && f->act_len && f->group_rows && f->graph_sent &&
+                           f->seen_sent
                        ? sf_infer_plan(f, &sizing)
                        : SF_FAIL(SF_ERR_OOM, "lengths");
     if (st == SF_OK)
@@ -179,6 +189,8 @@ void sf_infer_free(sf_infer *f)
     if (f->block)
         be->free(be, f->block);
     free(f->src_len);
+    free(f->act_sent);
+    free(f->act_len);
     free(f->group_rows);
     free(f->graph_sent);
     free(f->seen_sent);
@@ -198,6 +210,74 @@ static sf_status sf_infer_attend(sf_infer *f, int r0, int k, int s)
                             f->keys ? f->keys + off : NULL, &f->src_len[s], &aw,
                             f->h[L - 1] + (int64_t)r0 * H, f->align + (int64_t)r0 * S,
                             f->ctx + (int64_t)r0 * H, f->htil + (int64_t)r0 * H,
+                            f->attn_cache);
+}
+
+/* Make Mc/Kc hold the memory of sentences list[0..n) in that order (a no-op
+ * when they already do, or when the list is every sentence in order: then M
+ * itself serves). Returns the memory, keys and lengths to attend over. */
+static sf_status sf_infer_compact(sf_infer *f, const int32_t *list, int n, const float **M,
+                                  const float **K, const int32_t **len)
+{
+    const int64_t SH = (int64_t)f->S * f->m->cfg.hidden_size;
+    int identity = n == f->n;
+    for (int i = 0; identity && i < n; i++)
+        identity = list[i] == i;
+    if (identity) {
+        *M = f->M, *K = f->keys, *len = f->src_len;
+        return SF_OK;
+    }
+    if (f->n_act != n || memcmp(f->act_sent, list, sizeof(int32_t) * (size_t)n)) {
+        sf_backend *be = f->m->be;
+        for (int i = 0; i < n; i++) {
+            SF_TRY(be->copy(be, f->Mc + i * SH, f->M + list[i] * SH, SH));
+            if (f->keys)
+                SF_TRY(be->copy(be, f->Kc + i * SH, f->keys + list[i] * SH, SH));
+            f->act_sent[i] = list[i];
+            f->act_len[i] = f->src_len[list[i]];
+        }
+        f->n_act = n;
+    }
+    *M = f->Mc, *K = f->keys ? f->Kc : NULL, *len = f->act_len;
+    return SF_OK;
+}
+
+/* Attention for all rows. When every sentence present has the same number of
+ * rows k (the usual beam layout), one call covers them all: the query and
+ * output projections run as single products and each sentence's memory is read
+ * once for its k rows; otherwise one call per sentence. */
+static sf_status sf_infer_attend_all(sf_infer *f, int rows, const int32_t *sent)
+{
+    int32_t *list = f->act_sent + f->n; /* scratch: [n] after the compaction record */
+    int nr = 0, k = 0, uniform = 1;
+    for (int r0 = 0; r0 < rows;) {
+        int run = 1;
+        while (r0 + run < rows && sent[r0 + run] == sent[r0])
+            run++;
+        uniform &= (k == 0 || run == k) && nr < f->n;
+        if (nr < f->n)
+            list[nr] = sent[r0];
+        k = run, nr++, r0 += run;
+    }
+    if (!uniform) {
+        for (int r0 = 0; r0 < rows;) {
+            int run = 1;
+            while (r0 + run < rows && sent[r0 + run] == sent[r0])
+                run++;
+            SF_TRY(sf_infer_attend(f, r0, run, sent[r0]));
+            r0 += run;
+        }
+        return SF_OK;
+    }
+    const float *M, *K;
+    const int32_t *len;
+    SF_TRY(sf_infer_compact(f, list, nr, &M, &K, &len));
+    sf_s2s *m = f->m;
+    const sf_model_config *c = &m->cfg;
+    sf_attn_weights aw = {m->P.attn_w_a, m->P.attn_w_q, m->P.attn_b_q, m->P.attn_w_k,
+                          m->P.attn_v,   m->P.attn_w_c, m->P.attn_b_c};
+    return sf_attn_step_fwd(m->be, (sf_attn_type)c->attention, nr, k, f->S, c->hidden_size, M,
+                            K, len, &aw, f->h[c->dec_layers - 1], f->align, f->ctx, f->htil,
                             f->attn_cache);
 }
 
@@ -250,13 +330,7 @@ static sf_status sf_infer_kernels(sf_infer *f, int rows, const int32_t *sent, in
             SF_TRY(be->copy(be, f->xl, f->h[l], (int64_t)rows * H));
     }
     SF_TRY(sf_infer_stage_end(f, SF_INFER_CELLS, &t0));
-    for (int r0 = 0; r0 < rows;) {
-        int k = 1;
-        while (r0 + k < rows && sent[r0 + k] == sent[r0])
-            k++;
-        SF_TRY(sf_infer_attend(f, r0, k, sent[r0]));
-        r0 += k;
-    }
+    SF_TRY(sf_infer_attend_all(f, rows, sent));
     SF_TRY(sf_infer_stage_end(f, SF_INFER_ATTENTION, &t0));
     SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, rows, V, H, 1.0f, f->htil, H, m->P.gen_w, H,
                      0.0f, f->logits, V));
