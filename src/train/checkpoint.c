@@ -89,6 +89,8 @@ sf_status sf_trainer_save(sf_trainer *t, const char *path, int with_optimizer)
         sf_model_blobs blobs = {t->spm_src_bytes, t->spm_tgt_bytes, t->spm_src_n, t->spm_tgt_n};
         st = sf_model_save(path, &t->cfg, &t->m->layout, p, m, v, &blobs, meta,
                            (int)(sizeof meta / sizeof *meta), SF_F32);
+        if (st == SF_OK && with_optimizer && !strcmp(path, t->ckpt_path))
+            t->ckpt_step = t->step;
     }
     free(p), free(m), free(v), free(opts), free(state);
     return st;
@@ -170,6 +172,7 @@ sf_status sf_trainer_restore(sf_trainer *t, const char *path)
         st = t->be->upload(t->be, t->opt.v, f.adam_v, bytes);
     if (st == SF_OK) {
         t->m->freeze_embeddings = t->o.freeze_embeddings;
+        t->ckpt_step = t->step;
         sf_log_info("resuming from %s at step %lld", path, (long long)t->step);
     }
     sf_model_file_free(&f);
