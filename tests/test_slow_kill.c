@@ -4,7 +4,8 @@
  * must load, `--resume` must continue for two more steps, and the temporary
  * files an interrupted save leaves (NAME.tmp.XXXXXX, never the real name) must
  * be gone after the next start. SIGINT and SIGTERM save and exit 0. A killed
- * `translate -o` leaves no file under the output's name. */
+ * `translate -o` leaves no file under the output's name (and, unless it was
+ * SIGKILL, no temporary file either). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,29 +168,34 @@ START_TEST(test_stop_signals)
 }
 END_TEST
 
-/* A killed `translate -o OUT`: OUT never appears; its OUT.tmp.XXXXXX stays
- * (the translator does not know which leftovers are its own to remove). */
-START_TEST(test_sigkill_translate)
+/* A killed `translate -o OUT`: OUT never appears. SIGKILL leaves its
+ * OUT.tmp.XXXXXX (nothing can run after it, and a later run cannot tell its
+ * own leftovers from another run's); SIGTERM and SIGINT remove it. */
+START_TEST(test_kill_translate)
 {
-    char in[4300], out[4300], log[4300], model[4300], *argv[12];
+    static const int sigs[3] = {SIGKILL, SIGTERM, SIGINT};
+    char in[4300], tgt[4300], out[4300], log[4300], model[4300], tmp_part[64], *argv[12];
     snprintf(in, sizeof in, "%s/big.in", g_dir);
-    snprintf(out, sizeof out, "%s/big.out", g_dir);
+    snprintf(tgt, sizeof tgt, "%s/big.tgt", g_dir);
+    snprintf(out, sizeof out, "%s/big%d.out", g_dir, _i);
+    snprintf(tmp_part, sizeof tmp_part, "big%d.out.tmp.", _i);
     snprintf(log, sizeof log, "%s/translate.log", g_dir);
     snprintf(model, sizeof model, "%s/signal1/model.safetensors", g_dir);
-    char tgt[4300];
-    snprintf(tgt, sizeof tgt, "%s/big.tgt", g_dir);
-    sf_test_write_words(in, tgt, 20000, 0, 5);
+    sf_test_write_words(in, tgt, 60000, 0, 5); /* > 10 s of work */
     char *args[] = {SF_SEQFUSE_BIN, "translate", "-m", model, "-i", in, "-o", out, NULL};
     memcpy(argv, args, sizeof args);
     pid_t pid = start(argv, log);
     sleep_ms(1500);
-    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    ck_assert_int_eq(kill(pid, sigs[_i]), 0);
     int status;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFSIGNALED(status), "translate finished within 1.5 s");
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sigs[_i],
+                  "translate was not ended by %s within 1.5 s (status 0x%x)", strsignal(sigs[_i]),
+                  status);
     ck_assert_int_ne(access(out, F_OK), 0);
-    printf("killed translate -o: %d temporary file(s) left beside the output\n",
-           sf_test_count_named(g_dir, "big.out.tmp."));
+    int left = sf_test_count_named(g_dir, tmp_part);
+    printf("translate -o ended by %s: %d temporary file(s) left\n", strsignal(sigs[_i]), left);
+    ck_assert_int_eq(left, sigs[_i] == SIGKILL ? 1 : 0);
 }
 END_TEST
 
@@ -201,7 +207,7 @@ int main(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_sigkill_during_saves);
     tcase_add_loop_test(tc, test_stop_signals, 0, 2);
-    tcase_add_test(tc, test_sigkill_translate);
+    tcase_add_loop_test(tc, test_kill_translate, 0, 3);
     suite_add_tcase(s, tc);
     return sf_test_main(s);
 }
