@@ -91,7 +91,10 @@ static sf_status sf_validate_and_keep(sf_trainer *t, int *stop)
 {
     double ppl, loss;
     SF_TRY(sf_validate(t, &ppl, &loss));
-    int better = t->best_valid == 0.0 || ppl < t->best_valid;
+    if (!isfinite(ppl)) /* never the best: a NaN best would block every later one */
+        sf_log_warn("validation at step %lld: perplexity is %g (NaN/Inf in the validation "
+                    "loss); not counted as an improvement", (long long)t->step, ppl);
+    int better = isfinite(ppl) && (t->best_valid == 0.0 || ppl < t->best_valid);
     if (better) {
         t->best_valid = ppl;
         t->bad_valids = 0;
