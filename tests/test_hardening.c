@@ -200,12 +200,12 @@ static void damage_header(const char *path, const char *from, const char *to)
     free(out), free(h);
 }
 
-/* The good file rewritten tensor by tensor with one change (REWRITE), or with
- * a config key / metadata entry changed (CONFIG). */
-static void damage_rewrite(const char *path, const model_case *c)
+/* File src rewritten tensor by tensor with one change (REWRITE), or with a
+ * config key / metadata entry changed (CONFIG). */
+static void damage_rewrite(const char *src, const char *path, const model_case *c)
 {
     sf_st_file *f;
-    ck_assert_int_eq(sf_st_open(g_model, 0, &f), SF_OK);
+    ck_assert_int_eq(sf_st_open(src, 0, &f), SF_OK);
     sf_st_writer *w;
     ck_assert_int_eq(sf_st_writer_create(&w), SF_OK);
     for (int64_t i = 0; i < sf_st_meta_count(f); i++)
@@ -283,7 +283,7 @@ static void make_damaged(const model_case *c, const char *path)
         break;
     case HEADER: damage_header(path, c->from, c->to); break;
     case REWRITE:
-    case CONFIG: damage_rewrite(path, c); break;
+    case CONFIG: damage_rewrite(g_model, path, c); break;
     case VOCAB: {
         sf_model_config cfg = g_cfg;
         cfg.tgt_vocab_size++;
@@ -412,6 +412,62 @@ static void teardown(void)
     sf_test_rmtree(g_dir);
 }
 
+/* A damaged training state in a real checkpoint: `--resume` fails with exit
+ * 1, naming the checkpoint and the field, instead of casting garbage. */
+static const char *const state_cases[][4] = {
+    /* metadata key, text replaced, replacement, expected message */
+    {"train_state", "\"step\":2,", "\"step\":1e300,", "\"step\" is out of range"},
+    {"train_state", "\"step\":2,", "\"step\":-2,", "\"step\" is out of range"},
+    {"train_state", "\"step\":2,", "\"step\":2.5,", "\"step\" is not an integer"},
+    {"train_state", "\"lr\":", "\"lr\":null,\"was\":", "\"lr\" is not a number"},
+    {"train_state", "\"batch\":", "\"batches\":", "\"batch\" is missing"},
+    {"train_state", "\"dropout_rng\":[",
+     "\"dropout_rng\":[\"0000000000000000\",\"0000000000000000\",\"0000000000000000\","
+     "\"0000000000000000\"],\"was\":[", "is all zero"},
+    {"train_state", "\"dropout_rng\":[", "\"dropout_rng\":[\"12\",\"1\",\"1\",\"1\"],\"was\":[",
+     "4 strings of 16 hex digits"},
+    {"train_state", "{", "{{", "train_state metadata is not JSON"},
+    {"train_opts", "\"max_tokens\":\"", "\"max_tokens\":\"-", "max_tokens = -"},
+};
+
+START_TEST(test_resume_damaged_state)
+{
+    char run[4300], dir[4300], *text = NULL;
+    snprintf(run, sizeof run, "%s/run", g_dir);
+    const char *common = "--hidden-size 8 --emb-size 8 --enc-layers 1 --dec-layers 1 "
+                         "--threads 1 --max-tokens 200";
+    if (_i == 0) { /* one real checkpoint for all cases */
+        int rc = sf_test_cli(&text, "-q train --src '%s/train.src' --tgt '%s/train.tgt' "
+                             "--src-spm '%s/spm0.model' --tgt-spm '%s/spm1.model' --out '%s' "
+                             "%s --max-steps 2", g_dir, g_dir, g_dir, g_dir, run, common);
+        ck_assert_msg(rc == 0, "%s", text);
+        free(text);
+    }
+    const char *const *c = state_cases[_i];
+    char ckpt[4400], damaged[4400], meta[64];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", run);
+    snprintf(dir, sizeof dir, "%s/state%d", g_dir, _i);
+    ck_assert_int_eq(system(strcat(strcpy(damaged, "mkdir -p "), dir)), 0);
+    snprintf(damaged, sizeof damaged, "%s/checkpoint.safetensors", dir);
+    sf_st_file *f;
+    ck_assert_int_eq(sf_st_open(ckpt, 0, &f), SF_OK);
+    const char *value = sf_st_meta(f, c[0]), *hit = strstr(value, c[1]);
+    ck_assert_msg(hit != NULL, "'%s' not in %s", c[1], value);
+    char *edited = malloc(strlen(value) + strlen(c[2]) + 1);
+    sprintf(edited, "%.*s%s%s", (int)(hit - value), value, c[2], hit + strlen(c[1]));
+    snprintf(meta, sizeof meta, "meta:%s", c[0]);
+    model_case mc = {"state", CONFIG, 0, 0, meta, edited, SF_OK, NULL};
+    damage_rewrite(ckpt, damaged, &mc);
+    sf_st_close(f);
+    free(edited);
+    int rc = sf_test_cli(&text, "train --src '%s/train.src' --tgt '%s/train.tgt' --out '%s' "
+                         "--resume %s --max-steps 4", g_dir, g_dir, dir, common);
+    ck_assert_msg(rc == 1 && strstr(text, c[3]) && strstr(text, damaged),
+                  "case %d (%s): exit %d: %s", _i, c[3], rc, text);
+    free(text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hardening");
@@ -421,6 +477,8 @@ int main(void)
     tcase_add_test(tc, test_good_model);
     tcase_add_loop_test(tc, test_model_table, 0, (int)(sizeof model_cases / sizeof *model_cases));
     tcase_add_loop_test(tc, test_random_damage, 0, 2);
+    tcase_add_loop_test(tc, test_resume_damaged_state, 0,
+                        (int)(sizeof state_cases / sizeof *state_cases));
     suite_add_tcase(s, tc);
     return sf_test_main(s);
 }
