@@ -1,7 +1,9 @@
 /* sf_test.c: shared test helpers (see sf_test.h). */
 #include "sf_test.h"
 
+#include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/rng.h"
+#include "train/trainer.h"
 
 int sf_test_main(Suite *s)
 {
@@ -112,4 +115,75 @@ int sf_test_sh(const char *cmd, char **out)
     else
         free(buf);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int sf_test_cli(char **out, const char *fmt, ...)
+{
+    char cmd[8000];
+    int used = snprintf(cmd, sizeof cmd, "'%s' ", SF_SEQFUSE_BIN);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd + used, sizeof cmd - (size_t)used, fmt, ap);
+    va_end(ap);
+    return sf_test_sh(cmd, out);
+}
+
+void sf_test_write_words(const char *src, const char *tgt, int n, int reverse, uint64_t seed)
+{
+    static const char *const words[] = {"red",  "green", "blue",  "cyan", "black", "white",
+                                        "pink", "brown", "gray", "gold", "teal",  "plum"};
+    FILE *fs = fopen(src, "w"), *ft = fopen(tgt, "w");
+    if (!fs || !ft) { /* also used outside tests (from main) */
+        fprintf(stderr, "cannot write %s / %s\n", src, tgt);
+        abort();
+    }
+    sf_rng r;
+    sf_rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) {
+        int k = 3 + (int)sf_rng_below(&r, 4), ids[8];
+        for (int j = 0; j < k; j++)
+            ids[j] = (int)sf_rng_below(&r, 12);
+        for (int j = 0; j < k; j++) {
+            fprintf(fs, "%s%s", j ? " " : "", words[ids[j]]);
+            fprintf(ft, "%s%s", j ? " " : "", words[ids[reverse ? k - 1 - j : j]]);
+        }
+        fputc('\n', fs), fputc('\n', ft);
+    }
+    fclose(fs), fclose(ft);
+}
+
+int sf_test_count_named(const char *dir, const char *part)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strstr(e->d_name, part) != NULL;
+    closedir(d);
+    return n;
+}
+
+void sf_test_train_reversal(const char *dir, char *model, size_t n)
+{
+    char sp[4200], tp[4200], out[4200];
+    snprintf(sp, sizeof sp, "%s/train.src", dir);
+    snprintf(tp, sizeof tp, "%s/train.tgt", dir);
+    snprintf(out, sizeof out, "%s/model", dir);
+    sf_test_write_words(sp, tp, 1500, 1, 5);
+    sf_trainer_args a;
+    memset(&a, 0, sizeof a);
+    sf_model_config_default(&a.cfg);
+    sf_train_opts_default(&a.opts);
+    a.src = sp, a.tgt = tp, a.out_dir = out;
+    a.cfg.emb_size = 32, a.cfg.hidden_size = 64, a.cfg.enc_layers = a.cfg.dec_layers = 1;
+    a.cfg.src_vocab_size = a.cfg.tgt_vocab_size = 40, a.cfg.dropout = 0;
+    a.opts.lr = 0.005f, a.opts.max_tokens = 800, a.opts.max_steps = 600, a.opts.threads = 1;
+    a.opts.log_every = 10000;
+    sf_trainer_result res;
+    if (sf_train(&a, &res) != SF_OK) {
+        fprintf(stderr, "training the test model failed: %s\n", sf_last_error());
+        abort();
+    }
+    snprintf(model, n, "%s", res.model_path);
 }

@@ -31,4 +31,20 @@ double sf_test_tol_ratio(const float *a, const float *b, int64_t n, double atol,
  * returns the exit status (or -1). */
 int sf_test_sh(const char *cmd, char **out);
 
+/* Run `seqfuse ARGS` (the binary under test; ARGS a printf format) like
+ * sf_test_sh: exit status (-1 when killed by a signal), output in *out. */
+int sf_test_cli(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A parallel corpus of n lines of 3..6 colour words (12 words) from a seed;
+ * the target is the source reversed (reverse = 1) or copied. */
+void sf_test_write_words(const char *src, const char *tgt, int n, int reverse, uint64_t seed);
+
+/* Train the tiny reversal model of the translation tests (E 32, H 64, one
+ * layer, 600 steps on 1500 colour-word lines: about 10 s) in folder dir;
+ * its model file's path goes to model. Aborts on failure (call it from main). */
+void sf_test_train_reversal(const char *dir, char *model, size_t n);
+
+/* How many entries of folder dir have `part` in their name (-1: no folder). */
+int sf_test_count_named(const char *dir, const char *part);
+
 #endif

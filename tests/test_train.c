@@ -22,21 +22,7 @@ static void write_task(const char *dir, const char *name, int n, int reverse, ui
     char sp[4200], tp[4200];
     snprintf(sp, sizeof sp, "%s/%s.src", dir, name);
     snprintf(tp, sizeof tp, "%s/%s.tgt", dir, name);
-    FILE *fs = fopen(sp, "w"), *ft = fopen(tp, "w");
-    ck_assert(fs && ft);
-    sf_rng r;
-    sf_rng_seed(&r, seed);
-    for (int i = 0; i < n; i++) {
-        int k = 3 + (int)sf_rng_below(&r, 4), ids[8];
-        for (int j = 0; j < k; j++)
-            ids[j] = (int)sf_rng_below(&r, 12);
-        for (int j = 0; j < k; j++) {
-            fprintf(fs, "%s%s", j ? " " : "", words[ids[j]]);
-            fprintf(ft, "%s%s", j ? " " : "", words[ids[reverse ? k - 1 - j : j]]);
-        }
-        fputc('\n', fs), fputc('\n', ft);
-    }
-    fclose(fs), fclose(ft);
+    sf_test_write_words(sp, tp, n, reverse, seed);
 }
 
 static void tiny_args(sf_trainer_args *a, const char *dir, const char *out)

@@ -28,39 +28,7 @@ static void train_model(void)
     snprintf(g_dir, sizeof g_dir, "/tmp/sftest-translate-XXXXXX");
     if (!mkdtemp(g_dir))
         abort();
-    char sp[4200], tp[4200], out[4200];
-    snprintf(sp, sizeof sp, "%s/train.src", g_dir);
-    snprintf(tp, sizeof tp, "%s/train.tgt", g_dir);
-    snprintf(out, sizeof out, "%s/model", g_dir);
-    FILE *fs = fopen(sp, "w"), *ft = fopen(tp, "w");
-    sf_rng r;
-    sf_rng_seed(&r, 5);
-    for (int i = 0; i < 1500; i++) {
-        int k = 3 + (int)sf_rng_below(&r, 4), ids[8];
-        for (int j = 0; j < k; j++)
-            ids[j] = (int)sf_rng_below(&r, 12);
-        for (int j = 0; j < k; j++) {
-            fprintf(fs, "%s%s", j ? " " : "", words[ids[j]]);
-            fprintf(ft, "%s%s", j ? " " : "", words[ids[k - 1 - j]]);
-        }
-        fputc('\n', fs), fputc('\n', ft);
-    }
-    fclose(fs), fclose(ft);
-    sf_trainer_args a;
-    memset(&a, 0, sizeof a);
-    sf_model_config_default(&a.cfg);
-    sf_train_opts_default(&a.opts);
-    a.src = sp, a.tgt = tp, a.out_dir = out;
-    a.cfg.emb_size = 32, a.cfg.hidden_size = 64, a.cfg.enc_layers = a.cfg.dec_layers = 1;
-    a.cfg.src_vocab_size = a.cfg.tgt_vocab_size = 40, a.cfg.dropout = 0;
-    a.opts.lr = 0.005f, a.opts.max_tokens = 800, a.opts.max_steps = 600, a.opts.threads = 1;
-    a.opts.log_every = 10000;
-    sf_trainer_result res;
-    if (sf_train(&a, &res) != SF_OK) {
-        fprintf(stderr, "training the test model failed: %s\n", sf_last_error());
-        abort();
-    }
-    snprintf(g_model, sizeof g_model, "%s", res.model_path);
+    sf_test_train_reversal(g_dir, g_model, sizeof g_model);
 }
 
 /* Translate `input` through the library; returns the output text (malloc'd). */

@@ -2,6 +2,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -82,6 +83,30 @@ int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
     return st == SF_OK ? SF_EXIT_OK : sf_cli_usage_error(cmd, "%s", sf_last_error());
 }
 
+/* The temporary file of the open sf_atomic_out, removed if SIGINT, SIGTERM or
+ * SIGHUP ends the process (unlink, signal and raise are async-signal-safe). */
+static char sf_tmp_to_remove[4200];
+static volatile sig_atomic_t sf_tmp_armed;
+
+static void sf_remove_tmp_and_die(int sig)
+{
+    if (sf_tmp_armed)
+        unlink(sf_tmp_to_remove);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void sf_tmp_cleanup_arm(const char *tmp)
+{
+    static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    sf_tmp_armed = 0;
+    if (tmp)
+        snprintf(sf_tmp_to_remove, sizeof sf_tmp_to_remove, "%s", tmp);
+    sf_tmp_armed = tmp != NULL;
+    for (int i = 0; i < 3; i++)
+        signal(sigs[i], tmp ? sf_remove_tmp_and_die : SIG_DFL);
+}
+
 sf_status sf_atomic_out_open(sf_atomic_out *o, const char *path)
 {
     memset(o, 0, sizeof *o);
@@ -98,6 +123,7 @@ sf_status sf_atomic_out_open(sf_atomic_out *o, const char *path)
         return sf_error(SF_ERR_IO, "cannot create %s: %s", o->tmp, strerror(errno));
     }
     fchmod(fd, 0644);
+    sf_tmp_cleanup_arm(o->tmp);
     return SF_OK;
 }
 
@@ -117,6 +143,7 @@ sf_status sf_atomic_out_close(sf_atomic_out *o, sf_status st)
         st = sf_error(SF_ERR_IO, "cannot rename %s to %s: %s", o->tmp, o->path, strerror(errno));
     if (st != SF_OK)
         unlink(o->tmp);
+    sf_tmp_cleanup_arm(NULL);
     return st;
 }
 

@@ -37,8 +37,9 @@ int sf_cli_set_option(const char *cmd, const char *flag, const char *value,
                       sf_model_config *cfg, sf_train_opts *opts, int *handled);
 
 /* An output file that appears under its name only when complete: written to a
- * temporary file in the same folder, renamed on success, removed on failure.
- * path NULL = stdout. */
+ * temporary file in the same folder, renamed on success, removed on failure or
+ * when SIGINT/SIGTERM/SIGHUP end the process (only one open at a time; SIGKILL
+ * leaves PATH.tmp.XXXXXX behind). path NULL = stdout. */
 typedef struct sf_atomic_out {
     FILE *f;
     char tmp[4200];

@@ -6,13 +6,15 @@
 
 #include "cli.h"
 #include "core/tensor.h"
+#include "search/translator.h"
 
 static void info_usage(void)
 {
     printf("usage: seqfuse info MODEL.safetensors\n\n"
-           "Validate a model file and print its config, provenance metadata, tensor table\n"
-           "(name, dtype, shape, bytes) and tokenizer sizes. A file that fails validation\n"
-           "gets a message saying what is wrong and exit code 1.\n");
+           "Validate a model file as translate loads it (format, config, every tensor's name,\n"
+           "dtype, shape and values, both tokenizers and their sizes) and print its config,\n"
+           "provenance metadata, tensor table (name, dtype, shape, bytes) and tokenizer sizes.\n"
+           "A file that fails validation gets a message saying what is wrong and exit code 1.\n");
 }
 
 static void info_print_tokenizer(const sf_st_file *f, const char *name)
@@ -36,10 +38,11 @@ static int info_run(int argc, char **argv)
 {
     if (argc != 2)
         return sf_cli_usage_error("info", "expected exactly one model file");
-    sf_st_file *f = NULL;
-    sf_status st = sf_st_open(argv[1], SF_ST_SEQFUSE, &f);
+    sf_model_file mf;
+    sf_status st = sf_model_load(argv[1], &mf);
     if (st != SF_OK)
         return sf_cli_fail("info", st);
+    const sf_st_file *f = mf.st;
     printf("model: %s\nformat: seqfuse version %s\nconfig: %s\n", argv[1],
            sf_st_meta(f, "version"), sf_st_meta(f, "config"));
     for (int64_t i = 0; i < sf_st_meta_count(f); i++) {
@@ -64,8 +67,11 @@ static int info_run(int argc, char **argv)
            sf_st_count(f), total, params);
     info_print_tokenizer(f, "tokenizer.source");
     info_print_tokenizer(f, "tokenizer.target");
-    sf_st_close(f);
-    return SF_EXIT_OK;
+    sf_spm *src, *tgt;
+    st = sf_model_file_tokenizers(&mf, argv[1], &src, &tgt);
+    sf_spm_free(src), sf_spm_free(tgt);
+    sf_model_file_free(&mf);
+    return st == SF_OK ? SF_EXIT_OK : sf_cli_fail("info", st);
 }
 
 const sf_command sf_cmd_info = {"info", "show and validate a model file", info_run, info_usage};

@@ -1,12 +1,14 @@
 /* model_io.c: saving and strictly loading seqfuse model files. */
 #include "model/model_io.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
 #include "core/tensor.h"
+#include "model/st_internal.h"
 
 static sf_status sf_save_params(sf_st_writer *w, const sf_param_layout *l, const char *prefix,
                                 const float *block, sf_dtype store_as)
@@ -79,6 +81,29 @@ static int sf_known_tensor(const sf_param_layout *l, const char *name)
     return sf_param_find(l, name) != NULL;
 }
 
+/* Every tensor the config needs is present with its shape: checked before
+ * anything is allocated, so a small corrupt file whose config claims a huge
+ * model fails on its contents rather than asking for terabytes. */
+static sf_status sf_check_block(const sf_model_file *f, const char *prefix)
+{
+    char name[SF_PARAM_NAME_MAX + 16], got[160], want[160];
+    for (int i = 0; i < f->layout.count; i++) {
+        const sf_param *p = &f->layout.list[i];
+        snprintf(name, sizeof name, "%s%s", prefix, p->name);
+        const sf_st_info *t = sf_st_find(f->st, name);
+        if (!t)
+            return sf_error(SF_ERR_FORMAT, "tensor '%s' is missing (the model's config needs "
+                            "it; was the file edited or written by another program?)", name);
+        if (t->ndim != p->ndim || memcmp(t->shape, p->shape, sizeof(int64_t) * (size_t)p->ndim))
+            return sf_error(SF_ERR_FORMAT, "tensor '%s' has shape %s, but the config needs %s",
+                            name, st_shape_str(t->ndim, t->shape, got, sizeof got),
+                            st_shape_str(p->ndim, p->shape, want, sizeof want));
+    }
+    return SF_OK;
+}
+
+/* Read one block; a stored NaN/Inf means a corrupt file (training never
+ * saves them: batches with NaN/Inf gradients are skipped). */
 static sf_status sf_load_block(const sf_model_file *f, const char *prefix, float *block)
 {
     char name[SF_PARAM_NAME_MAX + 16];
@@ -86,6 +111,11 @@ static sf_status sf_load_block(const sf_model_file *f, const char *prefix, float
         const sf_param *p = &f->layout.list[i];
         snprintf(name, sizeof name, "%s%s", prefix, p->name);
         SF_TRY(sf_st_read_f32(f->st, name, p->ndim, p->shape, block + p->offset));
+        for (int64_t k = 0; k < p->numel; k++)
+            if (!isfinite(block[p->offset + k]))
+                return sf_error(SF_ERR_FORMAT, "tensor '%s' holds %s at element %lld (the "
+                                "file is corrupt: a model never stores NaN/Inf)", name,
+                                isnan(block[p->offset + k]) ? "NaN" : "Inf", (long long)k);
     }
     return SF_OK;
 }
@@ -112,18 +142,24 @@ static sf_status sf_model_load_into(const char *path, sf_model_file *f)
     for (int64_t i = 0; i < sf_st_count(f->st); i++) {
         const char *name = sf_st_at(f->st, i)->name;
         if (!sf_known_tensor(&f->layout, name))
-            return sf_error(SF_ERR_FORMAT, "unexpected tensor '%s' (not part of a %s model with "
-                            "this config)", name, sf_st_meta(f->st, "config"));
+            return sf_error(SF_ERR_FORMAT, "unexpected tensor '%s' (a model with this config "
+                            "has no such tensor; was the file edited or its config changed?)",
+                            name);
+    }
+    int has_m = sf_st_find(f->st, "optim.m.generator.bias") != NULL;
+    int has_v = sf_st_find(f->st, "optim.v.generator.bias") != NULL;
+    if (has_m != has_v)
+        return sf_error(SF_ERR_FORMAT, "checkpoint has only one of the two Adam moments");
+    SF_TRY(sf_check_block(f, ""));
+    if (has_m) {
+        SF_TRY(sf_check_block(f, "optim.m."));
+        SF_TRY(sf_check_block(f, "optim.v."));
     }
     size_t bytes = sizeof(float) * (size_t)f->layout.total;
     if (!(f->params = calloc(1, bytes)))
         return SF_FAIL(SF_ERR_OOM, "%zu bytes for parameters", bytes);
     /* pad rows are loaded as stored: with tied output PyTorch moves row 0 too */
     SF_TRY(sf_load_block(f, "", f->params));
-    int has_m = sf_st_find(f->st, "optim.m.generator.bias") != NULL;
-    int has_v = sf_st_find(f->st, "optim.v.generator.bias") != NULL;
-    if (has_m != has_v)
-        return sf_error(SF_ERR_FORMAT, "checkpoint has only one of the two Adam moments");
     if (has_m) {
         f->adam_m = calloc(1, bytes);
         f->adam_v = calloc(1, bytes);

@@ -32,9 +32,9 @@ sf_status sf_s2s_create(sf_backend *be, const sf_model_config *cfg, int with_gra
     if (st == SF_OK && with_grads)
         st = be->fill(be, m->grads, m->layout.total, 0.0f);
     if (st != SF_OK) {
+        const long long total = (long long)m->layout.total;
         sf_s2s_free(m);
-        return sf_error_prefix(st, "creating the model (%lld parameters)",
-                               (long long)m->layout.total);
+        return sf_error_prefix(st, "creating the model (%lld parameters)", total);
     }
     sf_model_view_bind(cfg, &m->layout, m->params, &m->P);
     if (m->grads)

@@ -1,6 +1,7 @@
 /* translator.c: model loading, and the streaming loop: read a chunk of lines,
  * encode them (reporting bad ones), sort by length, decode in batches with the
  * beam search, and write every line's output in input order. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,31 @@ void sf_translate_opts_default(sf_translate_opts *o)
     o->chunk_lines = 10000;
 }
 
+sf_status sf_model_file_tokenizers(const sf_model_file *f, const char *path, sf_spm **src,
+                                   sf_spm **tgt)
+{
+    *src = *tgt = NULL;
+    if (!f->blobs.spm_src || !f->blobs.spm_tgt)
+        return sf_error(SF_ERR_FORMAT, "%s has no tokenizers (tokenizer.source/target): it "
+                        "cannot translate raw text", path);
+    sf_status st = sf_spm_load_bytes(f->blobs.spm_src, f->blobs.spm_src_n, src);
+    if (st == SF_OK)
+        st = sf_spm_load_bytes(f->blobs.spm_tgt, f->blobs.spm_tgt_n, tgt);
+    if (st == SF_OK && (sf_spm_vocab_size(*src) != f->cfg.src_vocab_size ||
+                        sf_spm_vocab_size(*tgt) != f->cfg.tgt_vocab_size))
+        st = sf_error(SF_ERR_FORMAT, "%s: tokenizer sizes %d/%d do not match the config's "
+                      "vocabulary sizes %d/%d (was a tokenizer replaced?)", path,
+                      sf_spm_vocab_size(*src), sf_spm_vocab_size(*tgt), f->cfg.src_vocab_size,
+                      f->cfg.tgt_vocab_size);
+    if (st != SF_OK) {
+        sf_spm_free(*src), sf_spm_free(*tgt);
+        *src = *tgt = NULL;
+        if (!strstr(sf_last_error(), path))
+            sf_error_prefix(st, "%s: tokenizer", path);
+    }
+    return st;
+}
+
 sf_status sf_translator_open(const char *model_path, const char *device, sf_translator **out)
 {
     *out = NULL;
@@ -29,21 +55,10 @@ sf_status sf_translator_open(const char *model_path, const char *device, sf_tran
         return SF_FAIL(SF_ERR_OOM, "translator");
     sf_model_file f;
     sf_status st = sf_model_load(model_path, &f);
-    if (st == SF_OK && (!f.blobs.spm_src || !f.blobs.spm_tgt))
-        st = sf_error(SF_ERR_FORMAT, "%s has no tokenizers (tokenizer.source/target): it cannot "
-                      "translate raw text", model_path);
     if (st == SF_OK) {
         t->cfg = f.cfg;
-        st = sf_spm_load_bytes(f.blobs.spm_src, f.blobs.spm_src_n, &t->spm_src);
+        st = sf_model_file_tokenizers(&f, model_path, &t->spm_src, &t->spm_tgt);
     }
-    if (st == SF_OK)
-        st = sf_spm_load_bytes(f.blobs.spm_tgt, f.blobs.spm_tgt_n, &t->spm_tgt);
-    if (st == SF_OK && (sf_spm_vocab_size(t->spm_src) != t->cfg.src_vocab_size ||
-                        sf_spm_vocab_size(t->spm_tgt) != t->cfg.tgt_vocab_size))
-        st = sf_error(SF_ERR_FORMAT, "%s: tokenizer sizes %d/%d do not match the config's "
-                      "vocabulary sizes %d/%d", model_path, sf_spm_vocab_size(t->spm_src),
-                      sf_spm_vocab_size(t->spm_tgt), t->cfg.src_vocab_size,
-                      t->cfg.tgt_vocab_size);
     if (st == SF_OK)
         st = sf_backend_open(device ? device : "cpu", &t->be);
     if (st == SF_OK)
@@ -54,6 +69,8 @@ sf_status sf_translator_open(const char *model_path, const char *device, sf_tran
     sf_model_file_free(&f);
     if (st != SF_OK) {
         sf_translator_free(t);
+        if (!strstr(sf_last_error(), model_path))
+            sf_error_prefix(st, "%s", model_path);
         return st;
     }
     *out = t;
@@ -301,7 +318,8 @@ sf_status sf_translate_stream(sf_translator *t, FILE *in, const char *in_name, F
         }
         eof = n < cap;
         if (st == SF_OK && ferror(in))
-            st = sf_error(SF_ERR_IO, "reading %s failed", in_name);
+            st = sf_error(SF_ERR_IO, "reading %s failed after line %" PRId64 ": %s", in_name,
+                          stats->lines, strerror(errno));
         if (st == SF_OK)
             st = sf_tr_chunk(t, o, items, n, stats);
         for (int i = 0; st == SF_OK && i < n; i++)

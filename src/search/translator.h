@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 
+#include "model/model_io.h"
 #include "nn/s2s.h"
 #include "search/search.h"
 #include "seqfuse/tokenizer.h"
@@ -42,6 +43,12 @@ typedef struct sf_translate_stats {
     double seconds;
 } sf_translate_stats;
 
+/* Both tokenizers of a loaded model file, checked against its config's
+ * vocabulary sizes; the message names `path`. On failure both are NULL. */
+sf_status sf_model_file_tokenizers(const sf_model_file *f, const char *path, sf_spm **src,
+                                   sf_spm **tgt);
+
+/* Errors name model_path. */
 sf_status sf_translator_open(const char *model_path, const char *device, sf_translator **out);
 void sf_translator_free(sf_translator *t);
 

@@ -3,6 +3,7 @@
  * restoring a run from a checkpoint exactly. */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,15 +92,63 @@ sf_status sf_trainer_save(sf_trainer *t, const char *path, int with_optimizer)
         sf_dtype store = with_optimizer ? SF_F32 : dtypes[t->o.model_dtype];
         st = sf_model_save(path, &t->cfg, &t->m->layout, p, m, v, &blobs, meta,
                            (int)(sizeof meta / sizeof *meta), store);
+        if (st == SF_OK && with_optimizer && !strcmp(path, t->ckpt_path))
+            t->ckpt_step = t->step;
     }
     free(p), free(m), free(v), free(opts), free(state);
     return st;
 }
 
-static double sf_json_num(const cJSON *o, const char *key)
+/* One train_state number: present, within [lo, hi], integral when asked.
+ * A damaged checkpoint must not become an out-of-range cast or a silent 0. */
+static sf_status sf_state_num(const cJSON *o, const char *key, double lo, double hi,
+                              int integral, double *out)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(it) ? it->valuedouble : 0.0;
+    const double v = cJSON_IsNumber(it) ? it->valuedouble : NAN;
+    const char *why = !it ? "missing" : !cJSON_IsNumber(it) ? "not a number"
+                      : integral && v != floor(v) ? "not an integer"
+                      : !(v >= lo && v <= hi) ? "out of range" : NULL;
+    if (why)
+        return sf_error(SF_ERR_FORMAT, "train_state \"%s\" is %s, expected %s in [%g, %g] "
+                        "(a damaged checkpoint?)", key, why, integral ? "an integer" : "a number",
+                        lo, hi);
+    *out = v;
+    return SF_OK;
+}
+
+/* The training state saved by sf_state_json, checked field by field. */
+static sf_status sf_parse_state(sf_trainer *t, const cJSON *st, float *lr)
+{
+    static const struct {
+        const char *key;
+        double lo, hi;
+        int integral;
+    } f[] = {{"step", 0, 9e15, 1}, {"epoch", 0, 9e15, 1}, {"batch", 0, 9e15, 1},
+             {"lr", 0, 10, 0}, {"best_valid_ppl", 0, 1e300, 0}, {"bad_valids", 0, 1e9, 1},
+             {"plateau", 0, 1e9, 1}, {"elapsed", 0, 1e15, 0}, {"nonfinite_total", 0, 9e15, 1}};
+    double v[9];
+    for (int i = 0; i < 9; i++)
+        SF_TRY(sf_state_num(st, f[i].key, f[i].lo, f[i].hi, f[i].integral, &v[i]));
+    t->step = (int64_t)v[0], t->resume_epoch = (int64_t)v[1], t->resume_index = (int64_t)v[2];
+    *lr = (float)v[3], t->best_valid = v[4], t->bad_valids = (int32_t)v[5];
+    t->plateau = (int32_t)v[6], t->elapsed_before = v[7], t->nonfinite_total = (int64_t)v[8];
+    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(st, "dropout_rng");
+    uint64_t any = 0;
+    for (int i = 0; i < 4; i++) {
+        const cJSON *w = cJSON_GetArrayItem(rng, i);
+        char *end = NULL;
+        t->m->dropout_rng.s[i] = cJSON_IsString(w) ? strtoull(w->valuestring, &end, 16) : 0;
+        if (!cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4 || !end ||
+            end - w->valuestring != 16 || *end)
+            return sf_error(SF_ERR_FORMAT, "train_state \"dropout_rng\" must be 4 strings of 16 "
+                            "hex digits (a damaged checkpoint?)");
+        any |= t->m->dropout_rng.s[i];
+    }
+    if (!any)
+        return sf_error(SF_ERR_FORMAT, "train_state \"dropout_rng\" is all zero, which is not a "
+                        "state the generator can reach (a damaged checkpoint?)");
+    return SF_OK;
 }
 
 static sf_status sf_restore_state(sf_trainer *t, const char *opts_json, const char *state_json)
@@ -113,24 +162,10 @@ static sf_status sf_restore_state(sf_trainer *t, const char *opts_json, const ch
     }
     cJSON *st = cJSON_Parse(state_json);
     if (!st)
-        return sf_error(SF_ERR_FORMAT, "train_state metadata is not JSON");
-    t->step = (int64_t)sf_json_num(st, "step");
-    t->resume_epoch = (int64_t)sf_json_num(st, "epoch");
-    t->resume_index = (int64_t)sf_json_num(st, "batch");
-    t->best_valid = sf_json_num(st, "best_valid_ppl");
-    t->bad_valids = (int32_t)sf_json_num(st, "bad_valids");
-    t->plateau = (int32_t)sf_json_num(st, "plateau");
-    t->elapsed_before = sf_json_num(st, "elapsed");
-    t->nonfinite_total = (int64_t)sf_json_num(st, "nonfinite_total");
-    float lr = (float)sf_json_num(st, "lr");
-    const cJSON *rng = cJSON_GetObjectItemCaseSensitive(st, "dropout_rng");
-    sf_status status = SF_OK;
-    if (!cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4)
-        status = sf_error(SF_ERR_FORMAT, "train_state has no dropout_rng state");
-    for (int i = 0; status == SF_OK && i < 4; i++) {
-        const cJSON *w = cJSON_GetArrayItem(rng, i);
-        t->m->dropout_rng.s[i] = cJSON_IsString(w) ? strtoull(w->valuestring, NULL, 16) : 0;
-    }
+        return sf_error(SF_ERR_FORMAT, "train_state metadata is not JSON (a damaged "
+                        "checkpoint?)");
+    float lr = 0;
+    sf_status status = sf_parse_state(t, st, &lr);
     cJSON_Delete(st);
     SF_TRY(status);
     SF_TRY(sf_optim_init(&t->opt, t->be, &t->m->layout, &t->o));
@@ -170,8 +205,11 @@ sf_status sf_trainer_restore(sf_trainer *t, const char *path)
         st = t->be->upload(t->be, t->opt.m, f.adam_m, bytes);
     if (st == SF_OK)
         st = t->be->upload(t->be, t->opt.v, f.adam_v, bytes);
+    if (st != SF_OK && !strstr(sf_last_error(), path))
+        sf_error_prefix(st, "resuming from %s", path);
     if (st == SF_OK) {
         t->m->freeze_embeddings = t->o.freeze_embeddings;
+        t->ckpt_step = t->step;
         sf_log_info("resuming from %s at step %lld", path, (long long)t->step);
     }
     sf_model_file_free(&f);

@@ -91,7 +91,10 @@ static sf_status sf_validate_and_keep(sf_trainer *t, int *stop)
 {
     double ppl, loss;
     SF_TRY(sf_validate(t, &ppl, &loss));
-    int better = t->best_valid == 0.0 || ppl < t->best_valid;
+    if (!isfinite(ppl)) /* never the best: a NaN best would block every later one */
+        sf_log_warn("validation at step %lld: perplexity is %g (NaN/Inf in the validation "
+                    "loss); not counted as an improvement", (long long)t->step, ppl);
+    int better = isfinite(ppl) && (t->best_valid == 0.0 || ppl < t->best_valid);
     if (better) {
         t->best_valid = ppl;
         t->bad_valids = 0;
@@ -157,6 +160,26 @@ static void sf_log_progress(sf_trainer *t, sf_window *w, float lr, double gnorm,
     *w = (sf_window){.t0 = now};
 }
 
+/* Too many NaN/Inf batches in a row. Skipped batches change nothing, so the
+ * parameters are still those of the last good update: keep this run's
+ * checkpoint on disk as it is, or write one if the run has none yet. */
+static sf_status sf_numeric_stop(sf_trainer *t)
+{
+    char where[4400];
+    if (t->ckpt_step < 0) {
+        SF_TRY(sf_trainer_save(t, t->ckpt_path, 1));
+        snprintf(where, sizeof where, "the last good state (step %lld) was saved to %s",
+                 (long long)t->step, t->ckpt_path);
+    } else {
+        snprintf(where, sizeof where, "the last good checkpoint, %s (step %lld), is intact",
+                 t->ckpt_path, (long long)t->ckpt_step);
+    }
+    return sf_error(SF_ERR_NUMERIC, "%lld batches in a row had NaN/Inf loss or gradients "
+                    "(max_nonfinite %d); training stopped and %s. Continue with --resume, or "
+                    "if it recurs train again with a lower learning rate (--lr) or clipping "
+                    "(--clip-norm)", (long long)t->nonfinite_run, t->o.max_nonfinite, where);
+}
+
 /* One batch: forward, backward, guard against NaN/Inf, update. */
 static sf_status sf_train_step(sf_trainer *t, const sf_batch *b, sf_window *w, float *lr,
                                double *gnorm, int *skipped)
@@ -165,6 +188,9 @@ static sf_status sf_train_step(sf_trainer *t, const sf_batch *b, sf_window *w, f
     sf_s2s_loss l;
     SF_TRY(t->be->fill(t->be, t->m->grads, t->m->layout.total, 0.0f));
     SF_TRY(sf_s2s_forward_backward(t->m, &sb, 1, 1, 1.0f / (float)b->ntok_tgt, &l, NULL));
+    if (t->a->grad_hook &&
+        t->a->grad_hook(t->a->grad_hook_ctx, t->step + 1, t->m->grads, t->m->layout.total))
+        l.loss_sum = NAN;
     int finite = 0;
     SF_TRY(sf_optim_grad_norm(&t->opt, t->m->grads, gnorm, &finite));
     *skipped = !finite || !isfinite(l.loss_sum);
@@ -173,12 +199,7 @@ static sf_status sf_train_step(sf_trainer *t, const sf_batch *b, sf_window *w, f
         sf_log_warn("step %lld: NaN/Inf in the %s; batch skipped (%lld in a row, %lld in all)",
                     (long long)t->step + 1, finite ? "loss" : "gradients",
                     (long long)t->nonfinite_run, (long long)t->nonfinite_total);
-        if (t->nonfinite_run >= t->o.max_nonfinite)
-            return sf_error(SF_ERR_NUMERIC, "%lld batches in a row had NaN/Inf loss or "
-                            "gradients; training stopped. The last good checkpoint is %s; try "
-                            "a lower learning rate (--lr) or clipping (--clip-norm)",
-                            (long long)t->nonfinite_run, t->ckpt_path);
-        return SF_OK;
+        return t->nonfinite_run >= t->o.max_nonfinite ? sf_numeric_stop(t) : SF_OK;
     }
     t->nonfinite_run = 0;
     SF_TRY(sf_optim_step(&t->opt, t->m->params, t->m->grads, *gnorm, lr));

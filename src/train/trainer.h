@@ -14,6 +14,13 @@
 /* Called after every update with its mean loss (tests of exact resume). */
 typedef void (*sf_step_hook)(void *ctx, int64_t step, double loss);
 
+/* Fault injection, for tests only (CPU backend: grads is host memory; the
+ * trainer refuses a hook on another device). Called after each backward pass
+ * with the update number the batch would become (so the same step repeats
+ * while batches are skipped) and the gradients grads: [n]. The hook may write
+ * NaN/Inf into them; a nonzero return makes the batch's loss count as NaN. */
+typedef int (*sf_grad_hook)(void *ctx, int64_t step, float *grads, int64_t n);
+
 typedef struct sf_trainer_args {
     const char *src, *tgt, *tsv;             /* training data */
     const char *valid_src, *valid_tgt;       /* validation data (optional) */
@@ -30,6 +37,8 @@ typedef struct sf_trainer_args {
     int progress_bar;                        /* draw a bar on stderr */
     sf_step_hook step_hook;                  /* optional */
     void *step_hook_ctx;
+    sf_grad_hook grad_hook;                  /* tests only: inject NaN/Inf (CPU) */
+    void *grad_hook_ctx;
 } sf_trainer_args;
 
 /* Summary of a run, for tests and the CLI. */

@@ -29,6 +29,7 @@ typedef struct sf_trainer {
     double elapsed_before;     /* seconds spent before this run (resume) */
     double t_start;            /* this run's start (monotonic seconds) */
     int64_t nonfinite_run, nonfinite_total;
+    int64_t ckpt_step;         /* step of the checkpoint on disk from this run (-1: none) */
     int64_t resume_epoch, resume_index; /* batcher position restored from a checkpoint */
     char model_path[4096], ckpt_path[4096];
 } sf_trainer;

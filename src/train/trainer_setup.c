@@ -1,12 +1,14 @@
 /* trainer_setup.c: everything the training loop needs, built from the
  * arguments: SentencePiece models (given, trained on the training data, or
  * from the checkpoint), corpora, backend, model, optimizer and batcher. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "model/model_io.h"
@@ -218,6 +220,29 @@ static sf_status sf_make_dir(const char *dir)
     return sf_error(SF_ERR_IO, "cannot create output folder %s: %s", dir, strerror(errno));
 }
 
+/* A SIGKILL (or power loss) during a save leaves NAME.tmp.XXXXXX next to the
+ * intact real file. Remove such leftovers of our own two names only. */
+static void sf_remove_stale_temps(const char *dir)
+{
+    static const char *const names[] = {"model.safetensors.tmp.",
+                                        "checkpoint.safetensors.tmp."};
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    char path[8400];
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        for (int i = 0; i < 2; i++) {
+            size_t n = strlen(names[i]);
+            if (strncmp(e->d_name, names[i], n) || strlen(e->d_name + n) != 6)
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (unlink(path) == 0)
+                sf_log_info("removed %s, left by an interrupted save", path);
+        }
+    }
+    closedir(d);
+}
+
 sf_status sf_trainer_setup(sf_trainer *t, const sf_trainer_args *a)
 {
     memset(t, 0, sizeof *t);
@@ -225,11 +250,13 @@ sf_status sf_trainer_setup(sf_trainer *t, const sf_trainer_args *a)
     t->cfg = a->cfg;
     t->o = a->opts;
     t->t_start = sf_now();
+    t->ckpt_step = -1;
     if (!a->out_dir)
         return sf_error(SF_ERR_INVALID_ARG, "an output folder (--out) is required");
     if (!a->tsv && (!a->src || !a->tgt))
         return sf_error(SF_ERR_INVALID_ARG, "training data: give --src and --tgt, or --tsv");
     SF_TRY(sf_make_dir(a->out_dir));
+    sf_remove_stale_temps(a->out_dir);
     if (t->o.threads > 0)
         sf_cpu_set_threads(t->o.threads);
     snprintf(t->model_path, sizeof t->model_path, "%s/model.safetensors", a->out_dir);
@@ -240,6 +267,9 @@ sf_status sf_trainer_setup(sf_trainer *t, const sf_trainer_args *a)
         SF_TRY(sf_setup_tokenizers(t));
         SF_TRY(sf_setup_model(t));
     }
+    if (a->grad_hook && t->be->kind != SF_DEVICE_CPU)
+        return sf_error(SF_ERR_INVALID_ARG, "grad_hook (fault injection) works on the CPU "
+                        "backend only, not on %s", t->be->name);
     SF_TRY(sf_setup_corpora(t));
     sf_batcher_opts bo = sf_batcher_default_opts();
     bo.max_tokens = t->o.max_tokens;

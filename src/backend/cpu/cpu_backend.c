@@ -18,8 +18,9 @@ static sf_status cpu_alloc(sf_backend *be, size_t bytes, void **out)
     size_t rounded = (bytes + 63) / 64 * 64;
     *out = rounded ? aligned_alloc(64, rounded) : NULL;
     if (rounded && !*out)
-        return SF_FAIL(SF_ERR_OOM, "could not allocate %zu bytes of host memory; try a "
-                       "smaller batch", bytes);
+        return SF_FAIL(SF_ERR_OOM, "could not allocate %zu bytes (%.2f GiB) of host memory; "
+                       "try a smaller batch or model, or free memory", bytes,
+                       (double)bytes / (1u << 30));
     if (*out)
         memset(*out, 0, rounded);
     return SF_OK;
