@@ -15,6 +15,7 @@ sf_install_build_deps
 sf_install valgrind
 
 dir=build
+supp="$PWD/tests/valgrind.supp"
 [ -f "$dir/CMakeCache.txt" ] || cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$dir" -j"$(nproc 2>/dev/null || echo 2)" --target "${tests[@]}"
 
@@ -25,7 +26,7 @@ failed=()
 for t in "${tests[@]}"; do
     log="$dir/valgrind-$t.log"
     start=$(date +%s)
-    if (cd "$dir" && valgrind --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite,possible \
+    if (cd "$dir" && valgrind --tool=memcheck --suppressions="$supp" --leak-check=full --errors-for-leak-kinds=definite,possible \
             --error-exitcode=1 --track-origins=yes --num-callers=30 "./$t") >"$log" 2>&1; then
         echo "valgrind $t: clean ($(( $(date +%s) - start )) s)"
     else
