@@ -160,7 +160,6 @@ static sf_status cpu_colsum_acc(sf_backend *be, int64_t rows, int cols, const fl
     /* stream rows in memory order (a column-wise loop strides through memory) */
     for (int64_t r = 0; r < rows; r++) {
         const float *row = x + r * ldx;
-#pragma omp simd
         for (int c = 0; c < cols; c++)
             acc[c] += row[c];
     }
