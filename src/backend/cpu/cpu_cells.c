@@ -54,8 +54,8 @@ static inline float sigm(float x) { return 1.0f / (1.0f + sf_exp(-x)); }
  * series through x^15 (< 1e-7 relative for |x| < 0.55). Within 5 ulp (3e-7). */
 static inline float sf_tanh(float x)
 {
-    float x2 = x * x, p = -929569.0f / 638512875;
-    p = p * x2 + 21844.0f / 6081075;
+    float x2 = x * x, p = -929569.0f / 638512875.0f;
+    p = p * x2 + 21844.0f / 6081075.0f;
     p = p * x2 - 1382.0f / 155925, p = p * x2 + 62.0f / 2835, p = p * x2 - 17.0f / 315;
     p = p * x2 + 2.0f / 15, p = p * x2 - 1.0f / 3;
     float small = x + x * x2 * p;
