@@ -105,9 +105,10 @@ sf_status sf_model_config_to_json(const sf_model_config *c, char **json)
         else if (s->type == SF_OPT_ENUM) {
             sf_opt_format(s, c, buf, sizeof buf);
             v = cJSON_CreateString(buf);
-        } else if (s->type == SF_OPT_FLOAT)
-            v = cJSON_CreateNumber(*(const float *)f);
-        else
+        } else if (s->type == SF_OPT_FLOAT) {
+            snprintf(buf, sizeof buf, "%.7g", *(const float *)f); /* 0.1, not 0.100000001 */
+            v = cJSON_CreateNumber(strtod(buf, NULL));
+        } else
             v = cJSON_CreateNumber(*(const int32_t *)f);
         if (!v || !cJSON_AddItemToObject(o, s->key, v)) {
             cJSON_Delete(v);
