@@ -74,6 +74,6 @@ fi
 echo "== test set scores (sacreBLEU-compatible: $($bin score --hyp "$out/test.apertium.es" \
     --ref "$data/test.es" | sed -n 2p))"
 score "Apertium (rule-based)" "$out/test.apertium.es"
-[ -f "$out/test.seqfuse.es" ] && score "seqfuse $model" "$out/test.seqfuse.es"
+[ -f "$out/test.seqfuse.es" ] && score "seqfuse (shipped model)" "$out/test.seqfuse.es"
 [ -f "$out/test.small-run.es" ] && score "seqfuse 5-minute model" "$out/test.small-run.es"
 echo "outputs in $out/"
