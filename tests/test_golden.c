@@ -11,6 +11,7 @@
 #include "nn/s2s.h"
 #include "seqfuse/modelfile.h"
 #include "sf_test.h"
+#include "sf_test_golden.h"
 #include "train/optim.h"
 
 static const char *const cases[] = {
@@ -32,72 +33,14 @@ static const char *const cases[] = {
 #define TOL_DRIFT 10.0
 #define TOL_LOSS 2e-6
 
-typedef struct golden {
-    sf_st_file *f;
-    cJSON *drift;
-    sf_model_config cfg;
-    int B, S, T;
-    int32_t *src, *src_len, *tgt_in, *tgt_out;
-} golden;
-
-static int32_t *read_i32(const sf_st_file *f, const char *name, int64_t expect_numel)
-{
-    const sf_st_info *t = sf_st_find(f, name);
-    ck_assert_msg(t && t->dtype == SF_I32, "tensor %s missing or not I32", name);
-    ck_assert_int_eq((int64_t)(t->nbytes / 4), expect_numel);
-    int32_t *out = malloc(t->nbytes);
-    memcpy(out, sf_st_data(f, t), t->nbytes);
-    return out;
-}
-
-static void golden_open(golden *g, const char *name)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/golden/%s.safetensors", SF_TEST_DATA_DIR, name);
-    memset(g, 0, sizeof *g);
-    ck_assert_msg(sf_st_open(path, 0, &g->f) == SF_OK, "%s", sf_last_error());
-    cJSON *cfg = cJSON_Parse(sf_st_meta(g->f, "config"));
-    ck_assert_ptr_nonnull(cfg);
-    cJSON_DeleteItemFromObject(cfg, "torch_version");
-    char *json = cJSON_PrintUnformatted(cfg);
-    cJSON_Delete(cfg);
-    ck_assert_msg(sf_model_config_from_json(json, name, &g->cfg) == SF_OK, "%s", sf_last_error());
-    g->drift = cJSON_Parse(sf_st_meta(g->f, "f32_drift"));
-    ck_assert_ptr_nonnull(g->drift);
-    free(json);
-    const sf_st_info *src = sf_st_find(g->f, "input.src"), *tgt = sf_st_find(g->f, "input.tgt_in");
-    ck_assert(src && tgt && src->ndim == 2 && tgt->ndim == 2);
-    g->B = (int)src->shape[0], g->S = (int)src->shape[1], g->T = (int)tgt->shape[1];
-    g->src = read_i32(g->f, "input.src", (int64_t)g->B * g->S);
-    g->src_len = read_i32(g->f, "input.src_len", g->B);
-    g->tgt_in = read_i32(g->f, "input.tgt_in", (int64_t)g->B * g->T);
-    g->tgt_out = read_i32(g->f, "input.tgt_out", (int64_t)g->B * g->T);
-}
-
-static void golden_close(golden *g)
-{
-    free(g->src), free(g->src_len), free(g->tgt_in), free(g->tgt_out);
-    sf_st_close(g->f);
-    cJSON_Delete(g->drift);
-}
-
-/* max|a-b| / max|b| against the tensor's tolerance; returns error / tolerance. */
-static double scaled_err(const golden *g, const char *name, const float *a, const float *b,
+/* The tensor's error relative to its own scale, over its tolerance. */
+static double scaled_err(const sf_golden *g, const char *name, const float *a, const float *b,
                          int64_t n)
 {
-    double err = 0, scale = 0;
-    for (int64_t i = 0; i < n; i++) {
-        if (!isfinite(a[i]))
-            return INFINITY;
-        err = fmax(err, fabs((double)a[i] - b[i]));
-        scale = fmax(scale, fabs((double)b[i]));
-    }
-    const cJSON *d = cJSON_GetObjectItemCaseSensitive(g->drift, name);
-    double tol = fmax(TOL_BASE, TOL_DRIFT * (cJSON_IsNumber(d) ? d->valuedouble : 0.0));
-    return scale > 0 ? err / scale / tol : (err > 0 ? INFINITY : 0.0);
+    double tol = fmax(TOL_BASE, TOL_DRIFT * sf_golden_drift(g, name));
+    return sf_golden_scaled_err(a, b, n) / tol;
 }
-
-static void load_weights(const golden *g, sf_s2s *m)
+static void load_weights(const sf_golden *g, sf_s2s *m)
 {
     for (int i = 0; i < m->layout.count; i++) {
         const sf_param *p = &m->layout.list[i];
@@ -114,7 +57,7 @@ static float scalar(const sf_st_file *f, const char *name)
     return v;
 }
 
-static void run_batch(const golden *g, sf_s2s *m, sf_s2s_loss *loss, float *logits)
+static void run_batch(const sf_golden *g, sf_s2s *m, sf_s2s_loss *loss, float *logits)
 {
     sf_s2s_batch b = {g->B, g->S, g->T, g->src, g->src_len, g->tgt_in, g->tgt_out};
     ck_assert_int_eq(m->be->fill(m->be, m->grads, m->layout.total, 0.0f), SF_OK);
@@ -130,8 +73,8 @@ static void run_batch(const golden *g, sf_s2s *m, sf_s2s_loss *loss, float *logi
 START_TEST(test_forward_backward)
 {
     const char *name = cases[_i];
-    golden g;
-    golden_open(&g, name);
+    sf_golden g;
+    sf_golden_open(&g, name);
     sf_backend *be;
     sf_s2s *m;
     ck_assert_int_eq(sf_backend_open("cpu", &be), SF_OK);
@@ -173,15 +116,15 @@ START_TEST(test_forward_backward)
     free(logits), free(want), free(ours);
     sf_s2s_free(m);
     sf_backend_close(be);
-    golden_close(&g);
+    sf_golden_close(&g);
 }
 END_TEST
 
 START_TEST(test_adam_steps)
 {
     const char *name = cases[_i];
-    golden g;
-    golden_open(&g, name);
+    sf_golden g;
+    sf_golden_open(&g, name);
     sf_backend *be;
     sf_s2s *m;
     ck_assert_int_eq(sf_backend_open("cpu", &be), SF_OK);
@@ -224,7 +167,7 @@ START_TEST(test_adam_steps)
     sf_optim_free(&o);
     sf_s2s_free(m);
     sf_backend_close(be);
-    golden_close(&g);
+    sf_golden_close(&g);
 }
 END_TEST
 
