@@ -106,7 +106,14 @@ sf_status sf_model_config_to_json(const sf_model_config *c, char **json)
             sf_opt_format(s, c, buf, sizeof buf);
             v = cJSON_CreateString(buf);
         } else if (s->type == SF_OPT_FLOAT) {
-            snprintf(buf, sizeof buf, "%.7g", *(const float *)f); /* 0.1, not 0.100000001 */
+            /* the shortest decimal that reads back as the same float: 0.1, not
+             * 0.100000001 (up to 9 digits are needed in general) */
+            const float x = *(const float *)f;
+            for (int digits = 6; digits <= 9; digits++) {
+                snprintf(buf, sizeof buf, "%.*g", digits, x);
+                if (strtof(buf, NULL) == x)
+                    break;
+            }
             v = cJSON_CreateNumber(strtod(buf, NULL));
         } else
             v = cJSON_CreateNumber(*(const int32_t *)f);
