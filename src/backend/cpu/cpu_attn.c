@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "backend/cpu/cpu_attn_ops.h"
+#include "backend/cpu/cpu_math.h"
 
 #define SF_ATTN_OMP_MIN 32768 /* elements of work below which threads do not pay */
 #define SF_EMBED_CHUNK 64     /* columns per thread task in the embedding scatter-add */
@@ -192,26 +193,32 @@ static sf_status cpu_bias_act_bwd(sf_backend *be, int64_t N, int H, int use_tanh
     return SF_OK;
 }
 
-/* Row max and sum of exp(x - max) in double. x: [V] */
+/* Row max and sum of exp(x - max) in double (a NaN anywhere makes the sum NaN).
+ * x: [V] */
+SF_SIMD_CLONES
 static double row_sumexp(const float *x, int V, float *max_out)
 {
     float m = x[0];
+#pragma omp simd reduction(max : m)
     for (int v = 1; v < V; v++)
         m = x[v] > m ? x[v] : m;
     double se = 0.0;
+#pragma omp simd reduction(+ : se)
     for (int v = 0; v < V; v++)
-        se += expf(x[v] - m);
+        se += sf_exp_sm(x[v] - m);
     *max_out = m;
     return se;
 }
 
 /* One token: returns its smoothed loss and sets *nll; when g is non-NULL (it may
  * be x) writes g = scale * (p - eps/V - (1-eps) onehot(y)). x, g: [V] */
+SF_SIMD_CLONES
 static double xent_row(const float *x, int V, int32_t y, float eps, float scale, float *g,
                        double *nll)
 {
     float m;
     double se = row_sumexp(x, V, &m), sx = 0.0;
+#pragma omp simd reduction(+ : sx)
     for (int v = 0; v < V; v++)
         sx += x[v];
     double lse = m + log(se);
@@ -219,8 +226,9 @@ static double xent_row(const float *x, int V, int32_t y, float eps, float scale,
     double loss = (1.0 - eps) * *nll + eps * (lse - sx / V);
     if (g) {
         float inv = (float)(1.0 / se), off = eps / (float)V;
+#pragma omp simd
         for (int v = 0; v < V; v++)
-            g[v] = scale * (expf(x[v] - m) * inv - off);
+            g[v] = scale * (sf_exp_sm(x[v] - m) * inv - off);
         g[y] -= scale * (1.0f - eps);
     }
     return loss;
@@ -264,6 +272,7 @@ static sf_status cpu_log_softmax(sf_backend *be, int64_t N, int V, const float *
         float m;
         double se = row_sumexp(x + n * V, V, &m);
         float lse = (float)(m + log(se));
+#pragma omp simd
         for (int v = 0; v < V; v++)
             out[n * V + v] = x[n * V + v] - lse;
     }

@@ -4,20 +4,8 @@
  * over rows only for very large work (see SF_CELL_OMP_MIN). */
 #include <string.h>
 
+#include "backend/cpu/cpu_math.h"
 #include "backend/cpu/cpu_ops.h"
-
-/* GCC keeps the selects in the activations as branches (so the loops do not
- * vectorize) unless FP compares are known not to trap; nothing here reads FP flags. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-/* The row loops are also built for AVX2 and AVX-512, picked at load time
- * (~3x faster activations than SSE2 on AVX-512 machines). */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__)
-#define SF_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SF_SIMD_CLONES
-#endif
 
 /* Rows go to OpenMP threads only above this many elements. The activations
  * vectorize (~3 ns per lstm element), and an OpenMP region between two of
@@ -27,41 +15,6 @@
 #define SF_CELL_OMP_MIN (1L << 22)
 
 enum { CELL_RNN = 0, CELL_GRU = 1, CELL_LSTM = 2 }; /* = sf_cell_type (nn/rnn.h) */
-
-/* ---------------------------------------------------------------- activations
- * libm's tanhf costs ~16 ns and does not vectorize; these do (omp simd loops).
- * exp: x = n ln2 + r, |r| <= ln2/2, e^r by its degree-7 Taylor polynomial
- * (truncation < 1e-8 relative), 2^n built in the exponent bits. Inputs are
- * clamped to [-87.3, 88.3] so 2^n stays a normal float: exp is then within 2
- * ulp, saturating at ~2e38 / 1e-38 (enough for sigmoid and tanh); NaN stays NaN. */
-static inline float sf_exp(float x)
-{
-    float xc = x > -87.3f ? x : -87.3f; /* NaN lands here too: see the end */
-    xc = xc < 88.3f ? xc : 88.3f;
-    const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float n = (xc * 1.44269504f + round) - round;
-    float r = xc - n * 0.693145752f - n * 1.42860677e-6f; /* ln2 split hi + lo */
-    float p = 1.0f / 5040;
-    p = p * r + 1.0f / 720, p = p * r + 1.0f / 120, p = p * r + 1.0f / 24;
-    p = p * r + 1.0f / 6, p = p * r + 0.5f, p = p * r + 1.0f, p = p * r + 1.0f;
-    union { int32_t i; float f; } two_n = {.i = ((int32_t)n + 127) << 23};
-    return x == x ? p * two_n.f : x; /* NaN in, NaN out */
-}
-
-static inline float sigm(float x) { return 1.0f / (1.0f + sf_exp(-x)); }
-
-/* tanh: 1 - 2 / (e^{2x} + 1), and near 0 (where that cancels) the odd Taylor
- * series through x^15 (< 1e-7 relative for |x| < 0.55). Within 5 ulp (3e-7). */
-static inline float sf_tanh(float x)
-{
-    float x2 = x * x, p = -929569.0f / 638512875.0f;
-    p = p * x2 + 21844.0f / 6081075.0f;
-    p = p * x2 - 1382.0f / 155925, p = p * x2 + 62.0f / 2835, p = p * x2 - 17.0f / 315;
-    p = p * x2 + 2.0f / 15, p = p * x2 - 1.0f / 3;
-    float small = x + x * x2 * p;
-    float big = 1.0f - 2.0f / (sf_exp(2.0f * x) + 1.0f);
-    return x2 < 0.3f ? small : big;
-}
 
 /* Gates per cell, and floats per row of `saved` (see backend.h). */
 static int cell_gates(int cell) { return cell == CELL_LSTM ? 4 : cell == CELL_GRU ? 3 : 1; }
