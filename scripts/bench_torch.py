@@ -22,6 +22,7 @@ from seqfuse: no dropout on embeddings, and the input feed is h~ before dropout.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -259,8 +260,9 @@ def run_train(args, cfg, device, clock):
         src, src_len, tgt_in, tgt_out = batches[step % len(batches)]
         t0 = clock.mark()
         opt.zero_grad(set_to_none=True)
-        out = model(src, src_len, tgt_in)
-        loss, _ = losses(out["logits"], tgt_out, eps)
+        with autocast(args, device):
+            out = model(src, src_len, tgt_in)
+            loss, _ = losses(out["logits"], tgt_out, eps)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 5.0)
         opt.step()
@@ -414,7 +416,8 @@ def run_decode(args, cfg, device, clock):
     runs = []
     for i in range(args.warmup + args.steps):
         src, src_len = batches[i % len(batches)]
-        r = decode_batch(model, src, src_len, K, max_len, args.fixed_len, args.alpha, clock)
+        with autocast(args, device):
+            r = decode_batch(model, src, src_len, K, max_len, args.fixed_len, args.alpha, clock)
         if i >= args.warmup:
             runs.append(r)
         print(f"{'warm-up' if i < args.warmup else 'batch'} {i + 1}: {r[0]} tokens, "
@@ -475,6 +478,9 @@ def parse_args(argv):
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads")
     ap.add_argument("--tf32", action="store_true", help="CUDA: allow TF32 (default off)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="run the model under torch.autocast(bfloat16) (the peer of seqfuse's "
+                         "--matmul-precision bf16)")
     ap.add_argument("--cudnn-benchmark", action="store_true")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--json", action="store_true", help="end with one JSON line of everything")
@@ -484,6 +490,14 @@ def parse_args(argv):
         ap.error("--batch, --src-len, --tgt-len, --steps, --beam must be >= 1; "
                  "--warmup, --fixed-len >= 0")
     return args
+
+
+def autocast(args, device):
+    """torch.autocast to bfloat16 with --bf16 (matrix products in bf16, softmax and
+    losses in f32, as autocast decides), else nothing."""
+    if not args.bf16:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
 
 
 def setup_device(args):

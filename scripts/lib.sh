@@ -19,5 +19,5 @@ sf_install() {
 # What building and testing seqfuse needs (the CUDA toolkit is optional).
 sf_install_build_deps() {
     sf_install build-essential cmake pkg-config check libsentencepiece-dev sentencepiece \
-        libopenblas-dev libcjson-dev
+        libopenblas-dev libcjson-dev libdnnl-dev
 }

@@ -164,6 +164,19 @@ int sf_test_count_named(const char *dir, const char *part)
     return n;
 }
 
+void sf_test_reversal_args(sf_trainer_args *a, const char *src, const char *tgt,
+                           const char *out_dir)
+{
+    memset(a, 0, sizeof *a);
+    sf_model_config_default(&a->cfg);
+    sf_train_opts_default(&a->opts);
+    a->src = src, a->tgt = tgt, a->out_dir = out_dir;
+    a->cfg.emb_size = 32, a->cfg.hidden_size = 64, a->cfg.enc_layers = a->cfg.dec_layers = 1;
+    a->cfg.src_vocab_size = a->cfg.tgt_vocab_size = 40, a->cfg.dropout = 0;
+    a->opts.lr = 0.005f, a->opts.max_tokens = 800, a->opts.max_steps = 600, a->opts.threads = 1;
+    a->opts.log_every = 10000;
+}
+
 void sf_test_train_reversal(const char *dir, char *model, size_t n)
 {
     char sp[4200], tp[4200], out[4200];
@@ -172,14 +185,7 @@ void sf_test_train_reversal(const char *dir, char *model, size_t n)
     snprintf(out, sizeof out, "%s/model", dir);
     sf_test_write_words(sp, tp, 1500, 1, 5);
     sf_trainer_args a;
-    memset(&a, 0, sizeof a);
-    sf_model_config_default(&a.cfg);
-    sf_train_opts_default(&a.opts);
-    a.src = sp, a.tgt = tp, a.out_dir = out;
-    a.cfg.emb_size = 32, a.cfg.hidden_size = 64, a.cfg.enc_layers = a.cfg.dec_layers = 1;
-    a.cfg.src_vocab_size = a.cfg.tgt_vocab_size = 40, a.cfg.dropout = 0;
-    a.opts.lr = 0.005f, a.opts.max_tokens = 800, a.opts.max_steps = 600, a.opts.threads = 1;
-    a.opts.log_every = 10000;
+    sf_test_reversal_args(&a, sp, tp, out);
     sf_trainer_result res;
     if (sf_train(&a, &res) != SF_OK) {
         fprintf(stderr, "training the test model failed: %s\n", sf_last_error());

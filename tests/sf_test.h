@@ -39,6 +39,12 @@ int sf_test_cli(char **out, const char *fmt, ...) __attribute__((format(printf, 
  * the target is the source reversed (reverse = 1) or copied. */
 void sf_test_write_words(const char *src, const char *tgt, int n, int reverse, uint64_t seed);
 
+/* The settings of that model (below) for a corpus and an output folder; the
+ * caller may change any of them before sf_train. */
+struct sf_trainer_args;
+void sf_test_reversal_args(struct sf_trainer_args *a, const char *src, const char *tgt,
+                           const char *out_dir);
+
 /* Train the tiny reversal model of the translation tests (E 32, H 64, one
  * layer, 600 steps on 1500 colour-word lines: about 10 s) in folder dir;
  * its model file's path goes to model. Aborts on failure (call it from main). */

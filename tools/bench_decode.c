@@ -304,6 +304,10 @@ int sf_bench_decode(sf_bench_args *a)
     if (st == SF_OK && a->opts.threads > 0)
         sf_cpu_set_threads(a->opts.threads);
     if (st == SF_OK)
+        st = sf_backend_set_precision(be, (sf_precision)a->opts.matmul_precision);
+    if (st == SF_OK)
+        snprintf(c.products, sizeof c.products, "%s", sf_backend_gemm_info(be));
+    if (st == SF_OK)
         st = bench_decode_model(be, a, &m);
     if (st == SF_OK) {
         sf_log_info("bench decode: measuring the ceilings (copy %d MiB, sgemm %d^3)",

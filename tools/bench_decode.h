@@ -36,6 +36,7 @@ typedef struct sf_bench_ceilings {
     int32_t copy_mb, gemm_n;
     double copy_bytes_per_s; /* be->copy of copy_mb MiB: (read + written) / median of 5 */
     double gemm_flops_per_s; /* be->sgemm gemm_n^3: 2 n^3 / median of 3 */
+    char products[128];      /* sf_backend_gemm_info: library and precision */
 } sf_bench_ceilings;
 
 /* One grid point: times of the median run (by total time) and costs from the shapes. */

@@ -82,6 +82,8 @@ static void bench_print_json(const sf_bench_args *a, const char *device,
     bench_json_str(device);
     printf(",\"config\":");
     bench_json_str(bench_config_name(a));
+    printf(",\"products\":");
+    bench_json_str(c->products);
     printf(",\"threads\":%d,\"tgt_len\":%d,\"warmup\":%d,\"repeat\":%d,\"ceilings\":{"
            "\"copy_mb\":%d,\"copy_gb_per_s\":%.6g,\"gemm_n\":%d,\"gemm_gflop_per_s\":%.6g},"
            "\"points\":[", (int)a->opts.threads, (int)a->tgt_len, (int)a->warmup,
@@ -104,7 +106,7 @@ static void bench_print_csv(const sf_bench_args *a, const char *device,
     printf("device,config,threads");
     for (int k = 0; k < PK_COUNT; k++)
         printf(",%s", sf_point_keys[k]);
-    printf(",bound,copy_gb_per_s,gemm_gflop_per_s\n");
+    printf(",bound,copy_gb_per_s,gemm_gflop_per_s,products\n");
     for (int i = 0; i < n; i++) {
         double v[PK_COUNT];
         const int mem = bench_point_values(&p[i], c, v);
@@ -114,8 +116,10 @@ static void bench_print_csv(const sf_bench_args *a, const char *device,
         printf(",%d", (int)a->opts.threads);
         for (int k = 0; k < PK_COUNT; k++)
             printf(",%.6g", v[k]);
-        printf(",%s,%.6g,%.6g\n", mem ? "memory" : "compute", c->copy_bytes_per_s * 1e-9,
+        printf(",%s,%.6g,%.6g,", mem ? "memory" : "compute", c->copy_bytes_per_s * 1e-9,
                c->gemm_flops_per_s * 1e-9);
+        bench_csv_str(c->products);
+        putchar('\n');
     }
 }
 
@@ -141,6 +145,7 @@ static void bench_print_header(const sf_bench_args *a, const char *device,
            "sgemm %.*f %s (%d^3, median of 3)\n", c->copy_bytes_per_s * 1e-9, (int)c->copy_mb,
            gpu ? 2 : 1, c->gemm_flops_per_s * (gpu ? 1e-12 : 1e-9), gpu ? "TFLOP/s" : "GFLOP/s",
            (int)c->gemm_n);
+    printf("  products: %s\n", c->products);
     printf("  %%: shares of encoder + decode time; out = generator, log-softmax, log-prob "
            "download;\n  search = top-k, bookkeeping, reorder (the rest)\n  floor%%: max(bytes / copy rate, FLOPs / sgemm rate) per step over the "
            "measured step\n\n");

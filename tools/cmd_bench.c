@@ -21,7 +21,8 @@ static void bench_usage(void)
            "  --config NAME|FILE    preset or file (base); any model option after it,\n"
            "                        e.g. --hidden-size 256 --cell gru --tgt-vocab-size 32000\n"
            "  --device cpu|cuda[:N] --threads N (CPU threads, 0 = all) --json\n"
-           "  --warmup N            untimed runs first (1)\n\n"
+           "  --warmup N            untimed runs first (1)\n"
+           "  --matmul-precision P  f32 (default), tf32 (CUDA), bf16 (CPU with AMX)\n\n"
            "train: forward + backward + Adam update, full-length sentences.\n"
            "  --batch N             sentences per batch (64)\n"
            "  --src-len N --tgt-len N  lengths (30, 30; target includes </s>)\n"
@@ -206,7 +207,8 @@ static sf_status bench_train_loop(const bench_args *a, sf_s2s *m, sf_optim *o,
     return SF_OK;
 }
 
-static void bench_train_report(const bench_args *a, double *step_s, double *opt_s)
+static void bench_train_report(const bench_args *a, const char *products, double *step_s,
+                               double *opt_s)
 {
     static const char *const names[SF_STAGE_COUNT] = {"encoder fwd", "decoder fwd",
                                                       "generator+loss", "decoder bwd",
@@ -225,11 +227,11 @@ static void bench_train_report(const bench_args *a, double *step_s, double *opt_
                tokens / med, flops / med * 1e-9);
         for (int s = 0; s < SF_STAGE_COUNT; s++)
             printf(",\"ms_%d\":%.3f", s, 1e3 * stage[s]);
-        printf(",\"ms_optimizer\":%.3f}\n", 1e3 * opt);
+        printf(",\"ms_optimizer\":%.3f,\"products\":\"%s\"}\n", 1e3 * opt, products);
         return;
     }
-    printf("bench train: %s, batch %d x (%d -> %d), %d timed steps after %d warm-up\n",
-           a->device, B, S, a->tgt_len, a->steps, a->warmup);
+    printf("bench train: %s, batch %d x (%d -> %d), %d timed steps after %d warm-up\n"
+           "  products: %s\n", a->device, B, S, a->tgt_len, a->steps, a->warmup, products);
     printf("  %.1f ms/step (median)  %.0f target tokens/s  %.1f GFLOP/s (%.2f GFLOP/step)\n",
            1e3 * med, tokens / med, flops / med * 1e-9, flops * 1e-9);
     for (int s = 0; s < SF_STAGE_COUNT; s++)
@@ -253,6 +255,8 @@ static int bench_train(bench_args *a)
     if (st == SF_OK && a->opts.threads > 0)
         sf_cpu_set_threads(a->opts.threads);
     if (st == SF_OK)
+        st = sf_backend_set_precision(be, (sf_precision)a->opts.matmul_precision);
+    if (st == SF_OK)
         st = sf_bench_model(be, &a->cfg, 1, 1, &m);
     if (st == SF_OK)
         st = sf_optim_init(&o, be, &m->layout, &a->opts);
@@ -262,7 +266,7 @@ static int bench_train(bench_args *a)
         st = bench_train_loop(a, m, &o, &b, step_s, opt_s);
     }
     if (st == SF_OK)
-        bench_train_report(a, step_s, opt_s);
+        bench_train_report(a, sf_backend_gemm_info(be), step_s, opt_s);
     sf_optim_free(&o);
     sf_s2s_free(m);
     sf_backend_close(be);

@@ -34,6 +34,8 @@ static void translate_usage(void)
            "  --max-src-len N        cut longer inputs, with a warning (250)\n"
            "  --max-tokens N         batch budget: sentences x longest source (2048)\n"
            "  --device cpu|cuda[:N]  --threads N\n"
+           "  --matmul-precision P   products in f32 (default), tf32 (CUDA tensor cores) or\n"
+           "                         bf16 (CPU with AMX or AVX512-BF16, through oneDNN)\n"
            "  --cuda-graphs          record each decoder step once per row layout and replay\n"
            "                         it (CUDA only; off by default until measured)\n"
            "  --cudnn-rnn            encoder layers through cuDNN's RNN (CUDA only; off by\n"
@@ -43,7 +45,7 @@ static void translate_usage(void)
 typedef struct tr_args {
     const char *model, *in, *out, *device;
     sf_translate_opts o;
-    int threads, cuda_graphs, cudnn_rnn;
+    int threads, cuda_graphs, cudnn_rnn, precision;
 } tr_args;
 
 static int tr_parse(int argc, char **argv, tr_args *a)
@@ -58,7 +60,8 @@ static int tr_parse(int argc, char **argv, tr_args *a)
         {"max-len-b", required_argument, 0, 'B'}, {"max-src-len", required_argument, 0, 'X'},
         {"max-tokens", required_argument, 0, 'T'}, {"device", required_argument, 0, 'D'},
         {"threads", required_argument, 0, 'j'}, {"cuda-graphs", no_argument, 0, 'g'},
-        {"cudnn-rnn", no_argument, 0, 'R'}, {0, 0, 0, 0},
+        {"cudnn-rnn", no_argument, 0, 'R'}, {"matmul-precision", required_argument, 0, 'M'},
+        {0, 0, 0, 0},
     };
     int c;
     long v;
@@ -86,6 +89,13 @@ static int tr_parse(int argc, char **argv, tr_args *a)
         case 'C': bad = sf_cli_parse_float(optarg, &a->o.search.beta); break;
         case 'a': bad = sf_cli_parse_float(optarg, &a->o.search.max_len_a); break;
         case 'B': bad = sf_cli_parse_float(optarg, &a->o.search.max_len_b); break;
+        case 'M':
+            for (a->precision = 0; sf_precision_names[a->precision] &&
+                                   strcmp(sf_precision_names[a->precision], optarg);
+                 a->precision++)
+                ;
+            bad = !sf_precision_names[a->precision];
+            break;
         case 'L':
             bad = strcmp(optarg, "soft") && strcmp(optarg, "hard");
             a->o.alignment = !strcmp(optarg, "soft") ? SF_ALIGN_SOFT : SF_ALIGN_HARD;
@@ -117,6 +127,10 @@ static int tr_run(int argc, char **argv)
         return sf_cli_fail("translate", sf_error(SF_ERR_IO, "cannot create %s", a.o.svg_dir));
     sf_translator *t = NULL;
     sf_status st = sf_translator_open(a.model, a.device, &t);
+    if (st == SF_OK)
+        st = sf_backend_set_precision(t->be, (sf_precision)a.precision);
+    if (st == SF_OK && a.precision)
+        sf_log_info("products: %s", sf_backend_gemm_info(t->be));
     if (st == SF_OK && a.cuda_graphs)
         st = sf_cuda_backend_set_graphs(t->be, 1);
     if (st == SF_OK && a.cudnn_rnn)

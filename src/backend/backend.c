@@ -4,6 +4,8 @@
  * them alike). */
 #include "backend/backend.h"
 
+#include "backend/cpu/cpu_ops.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,37 @@ sf_status sf_backend_open(const char *spec, sf_backend **out)
     }
     return SF_FAIL(SF_ERR_INVALID_ARG, "unknown device \"%s\" (expected cpu, cuda or cuda:N)",
                    spec);
+}
+
+const char *const sf_precision_names[] = {"f32", "tf32", "bf16", NULL};
+
+sf_status sf_backend_set_precision(sf_backend *be, sf_precision p)
+{
+    if ((int)p < 0 || p > SF_PREC_BF16)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "unknown matmul precision %d", (int)p);
+    if (be->kind == SF_DEVICE_CPU)
+        return sf_cpu_set_precision(be, p);
+    if (p == SF_PREC_BF16)
+        return SF_FAIL(SF_ERR_UNSUPPORTED, "matmul precision bf16 is not implemented on CUDA "
+                       "devices yet; use tf32 or f32");
+    return sf_cuda_backend_set_tf32(be, p == SF_PREC_TF32);
+}
+
+const char *sf_backend_gemm_info(const sf_backend *be)
+{
+    return be->kind == SF_DEVICE_CPU ? sf_cpu_gemm_info(be) : "cuBLAS";
+}
+
+void sf_backend_params_register(sf_backend *be, const float *p, int64_t n)
+{
+    if (be->kind == SF_DEVICE_CPU)
+        sf_cpu_params_register(be, p, n);
+}
+
+void sf_backend_params_changed(sf_backend *be, const float *p, int64_t n)
+{
+    if (be->kind == SF_DEVICE_CPU && n > 0)
+        sf_cpu_note_write(be, p, sizeof(float) * (size_t)n);
 }
 
 void sf_backend_close(sf_backend *be)

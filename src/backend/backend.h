@@ -276,6 +276,24 @@ sf_status sf_cuda_backend_create(int device_index, sf_backend **out);
  * default: full FP32). SF_ERR_INVALID_ARG for a non-CUDA backend;
  * SF_ERR_UNSUPPORTED when built without CUDA. */
 sf_status sf_cuda_backend_set_tf32(sf_backend *be, int on);
+/* The precision of a backend's products (sgemm, sgemm_strided): f32 (the
+ * default, everywhere), tf32 (CUDA tensor cores), bf16 (CPU: oneDNN on AMX or
+ * AVX512-BF16; operands rounded to bf16, f32 accumulation and results). */
+typedef enum sf_precision { SF_PREC_F32 = 0, SF_PREC_TF32 = 1, SF_PREC_BF16 = 2 } sf_precision;
+/* "f32", "tf32", "bf16" (the order of the enum). */
+extern const char *const sf_precision_names[];
+/* SF_ERR_UNSUPPORTED (with the reason) where the device or build cannot. On the
+ * CPU, bf16 applies to products with a parameter operand and to large ones
+ * (small activation products, such as attention's, stay f32). */
+sf_status sf_backend_set_precision(sf_backend *be, sf_precision p);
+/* One line naming the library and precision of the products, for run logs. */
+const char *sf_backend_gemm_info(const sf_backend *be);
+/* [p, p + n) holds parameters (n = 0: no longer). A reduced-precision backend
+ * keeps converted copies of them; they are refreshed after the backend's own
+ * writes there (upload, fill, copy, adam) and after sf_backend_params_changed,
+ * which whoever writes parameters some other way must call. */
+void sf_backend_params_register(sf_backend *be, const float *p, int64_t n);
+void sf_backend_params_changed(sf_backend *be, const float *p, int64_t n);
 /* Threads for the CPU backend's BLAS and OpenMP loops (0 = all cores). */
 void sf_cpu_set_threads(int n);
 /* Let a CUDA backend's embed_bwd add with atomics (on = 0: faster with many

@@ -36,6 +36,7 @@ sf_status sf_s2s_create(sf_backend *be, const sf_model_config *cfg, int with_gra
         sf_s2s_free(m);
         return sf_error_prefix(st, "creating the model (%lld parameters)", total);
     }
+    sf_backend_params_register(be, m->params, m->layout.total);
     sf_model_view_bind(cfg, &m->layout, m->params, &m->P);
     if (m->grads)
         sf_model_view_bind(cfg, &m->layout, m->grads, &m->G);
@@ -49,6 +50,8 @@ void sf_s2s_free(sf_s2s *m)
     if (!m)
         return;
     if (m->be) {
+        if (m->params)
+            sf_backend_params_register(m->be, m->params, 0);
         m->be->free(m->be, m->params);
         m->be->free(m->be, m->grads);
         m->be->free(m->be, m->ws_block);

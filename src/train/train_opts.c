@@ -1,6 +1,8 @@
 /* train_opts.c: the training option table and its defaults. */
 #include "train/train_opts.h"
 
+#include "backend/backend.h"
+
 #include <stddef.h>
 
 static const char *const sf_spm_type_names[] = {"unigram", "bpe", NULL};
@@ -58,6 +60,8 @@ const sf_opt_spec sf_train_opts_spec[] = {
     SF_TOPT("model_dtype", SF_OPT_ENUM, model_dtype, 0, 0, sf_dtype_names,
             "storage of model.safetensors weights: f32, f16, bf16 (checkpoints stay f32)"),
     SF_TOPT("threads", SF_OPT_INT, threads, 0, 1024, NULL, "CPU threads (0 = all cores)"),
+    SF_TOPT("matmul_precision", SF_OPT_ENUM, matmul_precision, 0, 0, sf_precision_names,
+            "products: f32; tf32 (CUDA tensor cores); bf16 (CPU with AMX/AVX512-BF16)"),
     {0},
 };
 
@@ -71,6 +75,6 @@ void sf_train_opts_default(sf_train_opts *o)
         .log_every = 50, .valid_every = 500, .save_every = 500, .patience = 5,
         .valid_bleu_max = 500,
         .max_nonfinite = 10, .spm_type = 0, .joint_vocab = 0, .character_coverage = 1.0f,
-        .freeze_embeddings = 0, .threads = 0,
+        .freeze_embeddings = 0, .threads = 0, .matmul_precision = 0,
     };
 }

@@ -33,6 +33,7 @@ typedef struct sf_train_opts {
     int freeze_embeddings;
     int model_dtype;          /* model.safetensors weights: 0 f32, 1 f16, 2 bf16 */
     int32_t threads;
+    int matmul_precision;     /* sf_precision: 0 f32, 1 tf32 (CUDA), 2 bf16 (CPU AMX) */
 } sf_train_opts;
 
 extern const sf_opt_spec sf_train_opts_spec[];

@@ -1,5 +1,5 @@
-/* cpu_backend.c: the reference backend. Products through OpenBLAS's sgemm,
- * element-wise ops as plain loops (OpenMP where the work is large). */
+/* cpu_backend.c: the reference backend. Products in cpu_gemm.c (oneDNN or
+ * OpenBLAS), element-wise ops as plain loops (OpenMP where the work is large). */
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
@@ -46,18 +46,10 @@ static sf_status cpu_sync(sf_backend *be)
     return SF_OK;
 }
 
-static sf_status cpu_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
-                           float alpha, const float *A, int lda, const float *B, int ldb,
-                           float beta, float *C, int ldc)
+static sf_status cpu_upload(sf_backend *be, void *dst, const void *src, size_t bytes)
 {
-    (void)be;
-    SF_TRY(sf_backend_check_gemm(ta, tb, M, N, K, lda, ldb, ldc));
-    if (M == 0 || N == 0)
-        return SF_OK;
-    cblas_sgemm(CblasRowMajor, ta == SF_TRANS ? CblasTrans : CblasNoTrans,
-                tb == SF_TRANS ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
-                beta, C, ldc);
-    return SF_OK;
+    sf_cpu_note_write(be, dst, bytes);
+    return cpu_memcpy(be, dst, src, bytes);
 }
 
 static sf_status cpu_sgemm_strided(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N,
@@ -68,14 +60,14 @@ static sf_status cpu_sgemm_strided(sf_backend *be, sf_trans ta, sf_trans tb, int
     if (batch < 0)
         return SF_FAIL(SF_ERR_INVALID_ARG, "negative batch %d", batch);
     for (int i = 0; i < batch; i++)
-        SF_TRY(cpu_sgemm(be, ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta,
+        SF_TRY(sf_cpu_sgemm(be, ta, tb, M, N, K, alpha, A + i * sa, lda, B + i * sb, ldb, beta,
                          C + i * sc, ldc));
     return SF_OK;
 }
 
 static sf_status cpu_fill(sf_backend *be, float *x, int64_t n, float v)
 {
-    (void)be;
+    sf_cpu_note_write(be, x, sizeof(float) * (size_t)(n > 0 ? n : 0));
 #pragma omp parallel for if (n > SF_OMP_MIN)
     for (int64_t i = 0; i < n; i++)
         x[i] = v;
@@ -84,7 +76,7 @@ static sf_status cpu_fill(sf_backend *be, float *x, int64_t n, float v)
 
 static sf_status cpu_copy(sf_backend *be, float *dst, const float *src, int64_t n)
 {
-    (void)be;
+    sf_cpu_note_write(be, dst, sizeof(float) * (size_t)(n > 0 ? n : 0));
     if (n > 0)
         memmove(dst, src, (size_t)n * sizeof(float));
     return SF_OK;
@@ -173,7 +165,7 @@ static sf_status cpu_adam(sf_backend *be, int64_t n, float *p, const float *g, f
                           float *v, float gscale, float lr, float b1, float b2, float eps,
                           float bc1, float bc2)
 {
-    (void)be;
+    sf_cpu_note_write(be, p, sizeof(float) * (size_t)(n > 0 ? n : 0));
     const float step = lr / bc1, sqrt_bc2 = sqrtf(bc2);
 #pragma omp parallel for if (n > SF_OMP_MIN)
     for (int64_t i = 0; i < n; i++) {
@@ -193,7 +185,11 @@ void sf_cpu_set_threads(int n)
     openblas_set_num_threads(n);
 }
 
-static void cpu_destroy(sf_backend *be) { free(be); }
+static void cpu_destroy(sf_backend *be)
+{
+    sf_cpu_gemm_free(be->impl);
+    free(be);
+}
 
 sf_status sf_cpu_backend_create(sf_backend **out)
 {
@@ -202,12 +198,17 @@ sf_status sf_cpu_backend_create(sf_backend **out)
         return SF_FAIL(SF_ERR_OOM, "could not allocate the CPU backend");
     be->name = "cpu";
     be->kind = SF_DEVICE_CPU;
+    sf_status gst = sf_cpu_gemm_create((sf_cpu_gemm **)&be->impl);
+    if (gst != SF_OK) {
+        free(be);
+        return gst;
+    }
     be->alloc = cpu_alloc;
     be->free = cpu_free;
-    be->upload = cpu_memcpy;
+    be->upload = cpu_upload;
     be->download = cpu_memcpy;
     be->sync = cpu_sync;
-    be->sgemm = cpu_sgemm;
+    be->sgemm = sf_cpu_sgemm;
     be->sgemm_strided = cpu_sgemm_strided;
     be->fill = cpu_fill;
     be->copy = cpu_copy;
@@ -225,7 +226,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     sf_cpu_install_topk_op(be);
     sf_status st = sf_backend_check_complete(be);
     if (st != SF_OK) {
-        free(be);
+        cpu_destroy(be);
         return st;
     }
     *out = be;
