@@ -14,19 +14,7 @@
 #include <cuda_runtime.h>
 
 #include "../elementwise.cu"
-
-#define WARMUP 3
-#define REPS 20
-
-#define CHECK(call)                                                                     \
-    do {                                                                                \
-        cudaError_t e_ = (call);                                                        \
-        if (e_ != cudaSuccess) {                                                        \
-            fprintf(stderr, "%s failed at %s:%d: %s\n", #call, __FILE__, __LINE__,      \
-                    cudaGetErrorString(e_));                                            \
-            exit(1);                                                                    \
-        }                                                                               \
-    } while (0)
+#include "bench_util.cuh"
 
 // v2: 16-byte loads and stores; a grid sized to fill the device once
 // (persistent), each thread striding over float4s; the n % 4 tail by thread 0..3.
@@ -61,46 +49,23 @@ struct bench {
 static void run_variant(const bench &b, int v)
 {
     if (v == 1) {
-        CHECK(sf_kernel_axpy(b.n, b.a, b.x, b.y, 0));
+        BENCH_CHECK(sf_kernel_axpy(b.n, b.a, b.x, b.y, 0));
     } else if (v == 2) {
         axpy_float4_kernel<<<b.persistent_blocks, 256>>>(b.n, b.a, b.x, b.y);
-        CHECK(cudaGetLastError());
+        BENCH_CHECK(cudaGetLastError());
     } else if (cublasSaxpy(b.blas, (int)b.n, &b.a, b.x, 1, b.y, 1) != CUBLAS_STATUS_SUCCESS) {
         fprintf(stderr, "cublasSaxpy failed\n");
         exit(1);
     }
 }
 
-// Median over REPS of one call's time in ms, after WARMUP untimed calls.
-template <typename F> static float median_ms(F call)
-{
-    for (int i = 0; i < WARMUP; i++)
-        call();
-    CHECK(cudaDeviceSynchronize());
-    cudaEvent_t t0, t1;
-    CHECK(cudaEventCreate(&t0));
-    CHECK(cudaEventCreate(&t1));
-    std::vector<float> ms(REPS);
-    for (int r = 0; r < REPS; r++) {
-        CHECK(cudaEventRecord(t0));
-        call();
-        CHECK(cudaEventRecord(t1));
-        CHECK(cudaEventSynchronize(t1));
-        CHECK(cudaEventElapsedTime(&ms[r], t0, t1));
-    }
-    CHECK(cudaEventDestroy(t0));
-    CHECK(cudaEventDestroy(t1));
-    std::sort(ms.begin(), ms.end());
-    return ms[REPS / 2];
-}
-
 // One run from y0, compared with the CPU result (cuBLAS may fuse the
 // multiply-add: allow one rounding's difference). Returns mismatches.
 static int64_t validate(const bench &b, int v, std::vector<float> &got)
 {
-    CHECK(cudaMemcpy(b.y, b.y0, b.n * sizeof(float), cudaMemcpyDeviceToDevice));
+    BENCH_CHECK(cudaMemcpy(b.y, b.y0, b.n * sizeof(float), cudaMemcpyDeviceToDevice));
     run_variant(b, v);
-    CHECK(cudaMemcpy(got.data(), b.y, b.n * sizeof(float), cudaMemcpyDeviceToHost));
+    BENCH_CHECK(cudaMemcpy(got.data(), b.y, b.n * sizeof(float), cudaMemcpyDeviceToHost));
     int64_t bad = 0;
     for (int64_t i = 0; i < b.n; i++) {
         if (!(fabsf(got[i] - b.ref[i]) <= 1e-6f * (fabsf(b.ref[i]) + 1.0f))) {
@@ -120,9 +85,10 @@ int main(int argc, char **argv)
     b.a = 0.5f;
     size_t bytes = b.n * sizeof(float);
     cudaDeviceProp prop;
-    CHECK(cudaGetDeviceProperties(&prop, 0));
+    BENCH_CHECK(cudaGetDeviceProperties(&prop, 0));
     int per_sm = 0;
-    CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, axpy_float4_kernel, 256, 0));
+    BENCH_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, axpy_float4_kernel, 256, 0));
     b.persistent_blocks = prop.multiProcessorCount * per_sm;
     printf("%s, %d SMs; vectors of %zu MiB (%lld floats)\n", prop.name,
            prop.multiProcessorCount, mib, (long long)b.n);
@@ -137,19 +103,19 @@ int main(int argc, char **argv)
         ref[i] = hy[i] + b.a * hx[i];
     }
     b.ref = ref.data();
-    CHECK(cudaMalloc(&b.x, bytes));
-    CHECK(cudaMalloc(&b.y, bytes));
-    CHECK(cudaMalloc(&b.y0, bytes));
-    CHECK(cudaMemcpy(b.x, hx.data(), bytes, cudaMemcpyHostToDevice));
-    CHECK(cudaMemcpy(b.y0, hy.data(), bytes, cudaMemcpyHostToDevice));
+    BENCH_CHECK(cudaMalloc(&b.x, bytes));
+    BENCH_CHECK(cudaMalloc(&b.y, bytes));
+    BENCH_CHECK(cudaMalloc(&b.y0, bytes));
+    BENCH_CHECK(cudaMemcpy(b.x, hx.data(), bytes, cudaMemcpyHostToDevice));
+    BENCH_CHECK(cudaMemcpy(b.y0, hy.data(), bytes, cudaMemcpyHostToDevice));
     if (cublasCreate(&b.blas) != CUBLAS_STATUS_SUCCESS) {
         fprintf(stderr, "cublasCreate failed\n");
         return 1;
     }
 
     // ceiling: a device-to-device copy reads and writes `bytes` each
-    float copy_ms = median_ms(
-        [&] { CHECK(cudaMemcpyAsync(b.y, b.x, bytes, cudaMemcpyDeviceToDevice)); });
+    float copy_ms = bench_median_ms(
+        [&] { BENCH_CHECK(cudaMemcpyAsync(b.y, b.x, bytes, cudaMemcpyDeviceToDevice)); });
     double ceiling = 2.0 * bytes / 1e9 / (copy_ms / 1e3);
     printf("ceiling  cudaMemcpy D2D     %8.3f ms  %7.1f GB/s\n", copy_ms, ceiling);
 
@@ -164,14 +130,14 @@ int main(int argc, char **argv)
             failed = 1;
             continue;
         }
-        float ms = median_ms([&] { run_variant(b, v); });
+        float ms = bench_median_ms([&] { run_variant(b, v); });
         double gbs = 3.0 * bytes / 1e9 / (ms / 1e3); // read x, read y, write y
         printf("%-28s %8.3f ms  %7.1f GB/s  %5.1f%% of ceiling\n", names[v], ms, gbs,
                100.0 * gbs / ceiling);
     }
     cublasDestroy(b.blas);
-    CHECK(cudaFree(b.x));
-    CHECK(cudaFree(b.y));
-    CHECK(cudaFree(b.y0));
+    BENCH_CHECK(cudaFree(b.x));
+    BENCH_CHECK(cudaFree(b.y));
+    BENCH_CHECK(cudaFree(b.y0));
     return failed;
 }

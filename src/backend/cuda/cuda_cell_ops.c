@@ -32,10 +32,14 @@ static sf_status cuda_cell_bwd(sf_backend *be, int cell, int B, int h, const flo
                                float *dhg, int lddhg, float *dh_prev, float *dc_prev)
 {
     SF_TRY(sf_backend_check_cell_bwd(__func__, cell, B, h, lddxg, lddhg, dhg, h_prev, c_prev));
+    const int lstm = cell == 2;
+    /* as cpu_cell_bwd (same words): backend.h gives lstm no NULL dc or dc_prev, and
+     * rnn.c passes zeros for a missing dc, so the backends refuse it alike */
+    if (lstm && (!dc || !dc_prev))
+        return SF_FAIL(SF_ERR_INVALID_ARG, "cell %d: lstm needs dc and dc_prev", cell);
     if (B == 0)
         return SF_OK;
     SF_TRY(cuda_enter(be));
-    const int lstm = cell == 2;
     SF_CUDA_CHECK(sf_kernel_cell_bwd(cell, B, h, saved, h_prev, c_prev, mask, dh,
                                      lstm ? dc : NULL, dxg, lddxg, cell == 1 ? dhg : NULL,
                                      lddhg, dh_prev, lstm ? dc_prev : NULL,
