@@ -174,7 +174,18 @@ START_TEST(test_decode_csv_and_table)
     text = run_ok("bench decode --config tiny --batch 2 --beam 2 --src-len 3 --tgt-len 2 "
                   "--threads 1 " QUICK);
     ck_assert_msg(strstr(text, "ceilings: copy") && strstr(text, "tok/s") &&
-                  strstr(text, "floor%"), "table: %s", text);
+                  strstr(text, "floor%") && strstr(text, "products: "), "table: %s", text);
+    free(text);
+    /* both selection paths run (the search checks every sentence's length) */
+    static const char *const topk[] = {"host", "backend"};
+    for (int i = 0; i < 2; i++) {
+        char args[400];
+        snprintf(args, sizeof args, "bench decode --config tiny --batch 3 --beam 1,3 --src-len 4 "
+                 "--tgt-len 3 --threads 1 --topk %s --csv " QUICK, topk[i]);
+        free(run_ok(args));
+    }
+    ck_assert_int_eq(sf_test_cli(&text, "bench decode --config tiny --topk gpu"), 2);
+    ck_assert_msg(strstr(text, "--topk"), "%s", text);
     free(text);
 }
 END_TEST

@@ -64,6 +64,7 @@ static const struct {
     {"rounding ties at -1e10", 2, 33, 8, KIND_ROUND, {2, 3}},
     {"k2 beyond the eligible", 2, 6, 40, KIND_COARSE, {2, 1}},
     {"logits, 4 groups", 4, 257, 10, KIND_LOGITS, {5, 1, 3, 2}},
+    {"long rows: skipped and partial 128-token blocks", 2, 1031, 10, KIND_LOGITS, {5, 3}},
 };
 #define NCASES ((int)(sizeof cases / sizeof *cases))
 

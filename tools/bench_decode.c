@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "model/model_io.h"
 #include "search/search.h"
+#include "search/translator.h"
 #include "seqfuse/tokenizer.h"
 
 int sf_bench_grid_parse(const char *s, long lo, long hi, sf_bench_grid *g)
@@ -166,17 +167,34 @@ typedef struct bench_dec {
     double bytes, flops; /* summed over the steps */
 } bench_dec;
 
-static sf_status bench_dec_step(void *ctx, int32_t rows, const int32_t *sent,
-                                const int32_t *prev, float *logprobs, float *attn)
+/* Count one step's bytes and FLOPs (rows in groups of consecutive sent). */
+static void bench_dec_count(bench_dec *d, int32_t rows, const int32_t *sent)
 {
-    bench_dec *d = ctx;
     int32_t groups = rows > 0;
     for (int32_t r = 1; r < rows; r++)
         groups += sent[r] != sent[r - 1];
     double bytes, flops;
     bench_step_cost(d->cfg, d->S, rows, groups, &bytes, &flops);
     d->bytes += bytes, d->flops += flops, d->steps++;
+}
+
+static sf_status bench_dec_step(void *ctx, int32_t rows, const int32_t *sent,
+                                const int32_t *prev, float *logprobs, float *attn)
+{
+    bench_dec *d = ctx;
+    bench_dec_count(d, rows, sent);
     return sf_infer_step(d->inf, rows, sent, prev, logprobs, attn);
+}
+
+static sf_status bench_dec_topk(void *ctx, int32_t rows, const int32_t *sent,
+                                const int32_t *prev, const double *beam_lp, int32_t k2,
+                                uint32_t ban, double *score, int32_t *beam, int32_t *token,
+                                int32_t *n_cand, float *attn)
+{
+    bench_dec *d = ctx;
+    bench_dec_count(d, rows, sent);
+    SF_TRY(sf_infer_step_logits(d->inf, rows, sent, prev, attn));
+    return sf_infer_topk(d->inf, rows, sent, beam_lp, k2, ban, score, beam, token, n_cand);
 }
 
 static sf_status bench_dec_reorder(void *ctx, int32_t rows, const int32_t *from)
@@ -185,15 +203,19 @@ static sf_status bench_dec_reorder(void *ctx, int32_t rows, const int32_t *from)
 }
 
 /* One timed run: encoder, then the search; t[0] total, t[1] encoder, t[2..] stages. */
-static sf_status bench_decode_once(sf_s2s *m, const sf_decode_point *p, const int32_t *src,
-                                   const int32_t *len, bench_dec *d, double *t)
+static sf_status bench_decode_once(sf_s2s *m, const sf_decode_point *p, const char *topk,
+                                   const int32_t *src, const int32_t *len, bench_dec *d,
+                                   double *t)
 {
     sf_backend *be = m->be;
     const int32_t n = p->batch;
     sf_search_opts so;
     sf_search_opts_default(&so);
     so.beam = p->beam, so.max_len_a = 0.0f, so.max_len_b = (float)p->tgt_len;
-    sf_search_model sm = {d, m->cfg.tgt_vocab_size, bench_dec_step, bench_dec_reorder, NULL};
+    const int use_topk = !strcmp(topk, "auto") ? sf_search_use_topk(m->be, p->beam)
+                                               : !strcmp(topk, "backend");
+    sf_search_model sm = {d, m->cfg.tgt_vocab_size, bench_dec_step, bench_dec_reorder,
+                          use_topk ? bench_dec_topk : NULL};
     sf_search_result r = {0};
     *d = (bench_dec){NULL, &m->cfg, p->src_len, 0, 0.0, 0.0};
     SF_TRY(be->sync(be));
@@ -253,7 +275,7 @@ static sf_status bench_decode_point(sf_s2s *m, const sf_bench_args *a, sf_decode
     for (int i = 0; st == SF_OK && i < a->warmup + a->repeat; i++) {
         double *ti = i < a->warmup ? w : t + (size_t)(i - a->warmup) * SF_BENCH_T;
         memset(ti, 0, sizeof(double) * SF_BENCH_T);
-        st = bench_decode_once(m, p, src, len, &d, ti);
+        st = bench_decode_once(m, p, a->topk, src, len, &d, ti);
         if (i >= a->warmup)
             tot[i - a->warmup] = ti[0];
     }

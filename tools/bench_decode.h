@@ -26,6 +26,7 @@ typedef struct sf_bench_args {
     sf_train_opts opts;                   /* opts.threads: CPU threads (0 = all) */
     const char *device, *config, *model;  /* model: a .safetensors file, or NULL */
     const char *svg;                      /* chart path, or NULL */
+    const char *topk;                     /* "auto", "host", "backend" (decode) */
     sf_bench_grid batch, beam, src_len;   /* train: one batch and one src_len */
     int32_t tgt_len, steps, warmup, repeat, json, csv;
     int32_t copy_mb, gemm_n;              /* sizes of the ceiling measurements */

@@ -36,6 +36,9 @@ static void bench_usage(void)
            "  --model FILE          a .safetensors model: its config and weights\n"
            "  --repeat N            timed runs per point; the median run is reported (3)\n"
            "  --csv                 CSV on stdout instead of the table\n"
+           "  --topk auto|host|backend  where each step's candidates are chosen: the\n"
+           "                        backend's beam_topk, or the search on host log-probs\n"
+           "                        (auto: as translate does)\n"
            "  --svg FILE            chart: target tokens/s against batch, a line per beam\n"
            "  --copy-mb N --gemm-n N  sizes of the ceilings measured at start: a device\n"
            "                        copy of N MiB (CPU 512, CUDA 1024) and an N^3 sgemm (2048)\n"
@@ -90,6 +93,11 @@ static int bench_defaults(bench_args *a, int decode)
             a->src_len = (sf_bench_grid){1, {30}};
         return SF_EXIT_OK;
     }
+    if (!a->topk)
+        a->topk = "auto";
+    if (strcmp(a->topk, "auto") && strcmp(a->topk, "host") && strcmp(a->topk, "backend"))
+        return sf_cli_usage_error("bench", "bad value '%s' for --topk (auto, host or backend)",
+                                  a->topk);
     if (!a->batch.n)
         a->batch = gpu ? gpu_batch : cpu_batch;
     if (!a->beam.n)
@@ -131,6 +139,7 @@ static int bench_parse(int argc, char **argv, bench_args *a)
         {"--gemm-n", 'i', B_DECODE, &a->gemm_n, 16, 16384},
         {"--device", 's', B_BOTH, &a->device, 0, 0}, {"--config", 's', B_BOTH, &a->config, 0, 0},
         {"--model", 's', B_DECODE, &a->model, 0, 0}, {"--svg", 's', B_DECODE, &a->svg, 0, 0},
+        {"--topk", 's', B_DECODE, &a->topk, 0, 0},
     };
     int model_opts = 0;
     for (int i = 2; i < argc; i++) {

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/backend.h"
 #include "cli.h"
 #include "core/log.h"
 
@@ -29,6 +30,25 @@ static void sf_main_usage(FILE *out)
     fprintf(out, "\nexit codes: 0 success, 1 runtime error, 2 bad usage\n");
 }
 
+/* The version, then what this build and machine offer for the products. */
+static void sf_print_version(void)
+{
+    printf("seqfuse %s\n", sf_version());
+    sf_backend *be = NULL;
+    if (sf_backend_open("cpu", &be) == SF_OK) {
+        printf("cpu products: %s", sf_backend_gemm_info(be));
+        if (sf_backend_set_precision(be, SF_PREC_BF16) == SF_OK)
+            printf("; --matmul-precision bf16: %s\n", sf_backend_gemm_info(be));
+        else
+            printf("; --matmul-precision bf16: unavailable (%s)\n", sf_last_error());
+        sf_backend_close(be);
+    }
+    if (sf_cuda_compiled())
+        printf("cuda: compiled in, %d device(s) visible\n", sf_cuda_device_count());
+    else
+        printf("cuda: not compiled in\n");
+}
+
 int main(int argc, char **argv)
 {
     int i = 1;
@@ -38,7 +58,7 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
             sf_log_set_level(SF_LOG_DEBUG);
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("seqfuse %s\n", sf_version());
+            sf_print_version();
             return SF_EXIT_OK;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             sf_main_usage(stdout);

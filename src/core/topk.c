@@ -5,6 +5,11 @@
 
 #include <math.h>
 
+#include "core/simd.h"
+
+/* Tokens per block of the scan's vector pre-check. */
+#define SF_TOPK_BLOCK 128
+
 static void cand_swap(sf_topk_cand *a, sf_topk_cand *b)
 {
     sf_topk_cand t = *a;
@@ -77,6 +82,19 @@ static double heap_threshold(const sf_topk_cand *h, int32_t n, int32_t cap)
     return n < cap || cap <= 0 ? -INFINITY : h[0].score;
 }
 
+/* Whether some x of x[0, n) is not below lo: a candidate, or a NaN / +inf to
+ * report. One vector pass, so blocks that hold neither (nearly all, once the
+ * heap is full) cost a compare per token. */
+SF_SIMD_CLONES
+static int block_has_hit(const float *x, int32_t n, float lo)
+{
+    int hit = 0;
+#pragma omp simd reduction(| : hit)
+    for (int32_t v = 0; v < n; v++)
+        hit |= !(x[v] < lo);
+    return hit;
+}
+
 sf_status sf_topk_select(int32_t nb, int32_t V, int32_t cap, uint32_t ban,
                          const double *beam_lp, const float *lp, sf_topk_cand *cand,
                          int32_t *n_cand)
@@ -87,8 +105,15 @@ sf_status sf_topk_select(int32_t nb, int32_t V, int32_t cap, uint32_t ban,
         const float *row = lp + (int64_t)b * V;
         float lo = skip_below(heap_threshold(cand, n, cap), beam_lp[b]);
         for (int32_t v = 0; v < V; v++) {
+            if (v % SF_TOPK_BLOCK == 0) { /* skip whole blocks without a hit */
+                const int32_t w = V - v < SF_TOPK_BLOCK ? V - v : SF_TOPK_BLOCK;
+                if (!block_has_hit(row + v, w, lo)) {
+                    v += w - 1;
+                    continue;
+                }
+            }
             float x = row[v];
-            if (x < lo) /* the hot path; NaN and +inf never take it */
+            if (x < lo) /* NaN and +inf never take this */
                 continue;
             if (!(x < INFINITY))
                 return sf_topk_bad_logprob(__func__, x, b, v);

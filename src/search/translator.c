@@ -180,6 +180,15 @@ static sf_status sf_tr_topk(void *ctx, int32_t rows, const int32_t *sent, const 
     return sf_infer_topk(inf, rows, sent, beam_lp, k2, ban, score, beam, token, n_cand);
 }
 
+int sf_search_use_topk(const sf_backend *be, int beam)
+{
+    /* on a device the log-probs stay there; on the CPU the backend's top-k
+     * log-softmaxes one sentence's beams into a cache-sized scratch and selects
+     * from it at once, where the host path writes every row's log-probs out and
+     * reads them back; greedy keeps the search's argmax fast path */
+    return be->kind != SF_DEVICE_CPU || beam > 1;
+}
+
 sf_status sf_search_batch(sf_s2s *m, const int32_t *const *src, const int32_t *len,
                           const int32_t *idx, int k, const sf_search_opts *so, int topk,
                           sf_search_result *r)
@@ -196,8 +205,8 @@ sf_status sf_search_batch(sf_s2s *m, const int32_t *const *src, const int32_t *l
     sf_tr_decoder dec = {0};
     if (st == SF_OK)
         st = sf_infer_start(m, k, S, buf, lens, k * (so->beam > 0 ? so->beam : 1), &dec.inf);
-    if (topk == 0) /* auto: on a device, so the log-probs stay there */
-        topk = m->be->kind != SF_DEVICE_CPU;
+    if (topk == 0)
+        topk = sf_search_use_topk(m->be, so->beam);
     sf_search_model sm = {&dec, m->cfg.tgt_vocab_size, sf_tr_step, sf_tr_reorder,
                           topk > 0 ? sf_tr_topk : NULL};
     if (st == SF_OK)

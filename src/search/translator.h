@@ -49,6 +49,11 @@ sf_status sf_model_file_tokenizers(const sf_model_file *f, const char *path, sf_
                                    sf_spm **tgt);
 
 /* Errors name model_path. */
+/* Whether a search with this beam on be should take each step's candidates from
+ * the backend's beam_topk (1) rather than select on host log-probs (0): the
+ * translator's choice, also the default of `seqfuse bench decode`. */
+int sf_search_use_topk(const sf_backend *be, int beam);
+
 sf_status sf_translator_open(const char *model_path, const char *device, sf_translator **out);
 void sf_translator_free(sf_translator *t);
 

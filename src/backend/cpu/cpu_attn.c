@@ -88,7 +88,7 @@ static sf_status cpu_attn_mlp_score_fwd(sf_backend *be, int B, int K, int S, int
             const float *ks = keys + (b * S + s) * H;
             float acc = 0.0f;
             for (int h = 0; h < H; h++)
-                acc += v[h] * tanhf(qr[h] + b_q[h] + ks[h]);
+                acc += v[h] * sf_tanh(qr[h] + b_q[h] + ks[h]);
             out[s] = acc;
         }
         for (int s = len; s < S; s++)
@@ -114,7 +114,7 @@ static void mlp_param_grads(int B, int K, int S, int H, const int32_t *src_len,
                 continue;
             float qh = q[r * H + h] + b_q[h];
             for (int s = 0; s < src_len[b]; s++)
-                acc_v += dscores[r * S + s] * tanhf(qh + keys[(b * S + s) * H + h]);
+                acc_v += dscores[r * S + s] * sf_tanh(qh + keys[(b * S + s) * H + h]);
         }
         if (db_q)
             db_q[h] += acc_q;
@@ -144,7 +144,7 @@ static sf_status cpu_attn_mlp_score_bwd(sf_backend *be, int B, int K, int S, int
                 const float *ks = keys + (b * S + s) * H;
                 float *dks = dkeys + (b * S + s) * H;
                 for (int h = 0; h < H; h++) {
-                    float t = tanhf(qr[h] + b_q[h] + ks[h]);
+                    float t = sf_tanh(qr[h] + b_q[h] + ks[h]);
                     float g = ds * v[h] * (1.0f - t * t);
                     dks[h] += g;
                     dqr[h] += g;
@@ -157,19 +157,26 @@ static sf_status cpu_attn_mlp_score_bwd(sf_backend *be, int B, int K, int S, int
     return SF_OK;
 }
 
+/* row = act(row + bias): sf_tanh (vectorized, within 5 ulp) where libm's tanhf
+ * took 16 ns an element. row: [H]; bias: [H] or NULL */
+SF_SIMD_CLONES
+static void bias_act_row(float *row, int H, int use_tanh, const float *bias)
+{
+#pragma omp simd
+    for (int h = 0; h < H; h++) {
+        float z = row[h] + (bias ? bias[h] : 0.0f);
+        row[h] = use_tanh ? sf_tanh(z) : z;
+    }
+}
+
 // x: [N, H]; bias: [H] or NULL
 static sf_status cpu_bias_act_fwd(sf_backend *be, int64_t N, int H, int use_tanh,
                                   const float *bias, float *x)
 {
     (void)be;
 #pragma omp parallel for if (N * H > SF_ATTN_OMP_MIN)
-    for (int64_t n = 0; n < N; n++) {
-        float *row = x + n * H;
-        for (int h = 0; h < H; h++) {
-            float z = row[h] + (bias ? bias[h] : 0.0f);
-            row[h] = use_tanh ? tanhf(z) : z;
-        }
-    }
+    for (int64_t n = 0; n < N; n++)
+        bias_act_row(x + n * H, H, use_tanh, bias);
     return SF_OK;
 }
 
