@@ -206,6 +206,19 @@ START_TEST(test_cpu_topk_errors)
         ck_assert_msg(strstr(sf_last_error(), bad[i].want), "case %zu: message \"%s\" lacks "
                       "\"%s\"", i, sf_last_error(), bad[i].want);
     }
+    /* rows x V large enough that groups go to threads: the first bad group still
+     * reports, with the message of the thread that found it */
+    enum { VL = 40000 };
+    float *xl = malloc(sizeof(float) * 6 * VL);
+    for (int j = 0; j < 6 * VL; j++)
+        xl[j] = -(float)(j % 7);
+    xl[5 * VL + 7] = NAN, xl[2 * VL + 31000] = INFINITY;
+    ck_assert_int_eq(g_be->beam_topk(g_be, 3, nb, VL, 4, 0, SF_SEARCH_BAN, xl, blp, o.score,
+                                     o.beam, o.token, o.n), SF_ERR_NUMERIC);
+    ck_assert_msg(strstr(sf_last_error(), "group 1 (rows from 2)") &&
+                  strstr(sf_last_error(), "beam 0 token 31000"), "message \"%s\"",
+                  sf_last_error());
+    free(xl);
     static const int32_t zero[2] = {2, 0};
     for (int j = 0; j < 6 * V; j++)
         x[j] = 0.0f;
