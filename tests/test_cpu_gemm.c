@@ -184,6 +184,56 @@ START_TEST(test_bf16_products)
 }
 END_TEST
 
+/* sgemm_bias (one pass) and its fallback (sgemm + add_rowvec) against the
+ * reference + bias, on every library and precision this machine has. */
+START_TEST(test_gemm_bias)
+{
+    for (int mode = 0; mode < 4; mode++) { /* openblas, onednn, bf16, fallback */
+        sf_backend *be = open_cpu(mode == 0 ? "openblas" : NULL);
+#ifndef SEQFUSE_HAVE_DNNL
+        if (mode == 1 || mode == 2) {
+            sf_backend_close(be);
+            continue;
+        }
+#endif
+        if (mode == 2 && !set_bf16(be)) {
+            sf_backend_close(be);
+            continue;
+        }
+        if (mode == 3)
+            be->sgemm_bias = NULL;
+        for (int i = 0; i < NCASES; i++) {
+            gemm_case c = cases[i];
+            if (mode == 3 && c.pad) /* the fallback needs a dense C */
+                continue;
+            c.alpha = 1, c.beta = 0;
+            const int64_t n = (int64_t)c.M * c.N;
+            gemm_data d;
+            gemm_alloc(&c, 300 + i, &d);
+            float *bias = malloc(sizeof(float) * ((size_t)c.N + 1));
+            float *ref = malloc(sizeof(float) * (n + 1)), *got = malloc(sizeof(float) * (n + 1));
+            sf_test_randu(bias, c.N, -1, 1, 400 + i);
+            const int big = mode == 2 && (double)c.M * c.N * c.K >= (1 << 22);
+            gemm_ref(&c, &d, big, ref);
+            for (int64_t k = 0; k < n; k++)
+                ref[k] += bias[k % c.N];
+            ck_assert_msg(sf_backend_gemm_bias(be, c.ta ? SF_TRANS : SF_NO_TRANS,
+                                               c.tb ? SF_TRANS : SF_NO_TRANS, c.M, c.N, c.K, d.A,
+                                               d.lda, d.B, d.ldb, bias, d.C, d.ldc) == SF_OK,
+                          "mode %d case %d: %s", mode, i, sf_last_error());
+            for (int r = 0; r < c.M; r++)
+                memcpy(got + (size_t)r * c.N, d.C + (size_t)r * d.ldc, sizeof(float) * c.N);
+            double q = sf_test_tol_ratio(got, ref, n, 1e-6 * (c.K + 1), 1e-5);
+            ck_assert_msg(q <= 1.0, "mode %d case %d (%dx%dx%d): tolerance ratio %g", mode, i,
+                          c.M, c.N, c.K, q);
+            free(bias), free(ref), free(got);
+            gemm_free(&d);
+        }
+        sf_backend_close(be);
+    }
+}
+END_TEST
+
 /* Y[M, N] = X W^T with W [N, K] inside a registered parameter block. */
 static void shadow_product(sf_backend *be, const float *X, const float *W, int M, int N, int K,
                            float *Y)
@@ -320,6 +370,7 @@ int main(void)
     tcase_add_test(tc, test_f32_libraries);
     tcase_add_test(tc, test_bf16_products);
     tcase_add_test(tc, test_bf16_parameter_shadow);
+    tcase_add_test(tc, test_gemm_bias);
     tcase_add_test(tc, test_precision_errors);
     tcase_add_test(tc, test_bf16_training);
     suite_add_tcase(s, tc);

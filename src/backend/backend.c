@@ -33,6 +33,19 @@ sf_status sf_backend_open(const char *spec, sf_backend **out)
                    spec);
 }
 
+sf_status sf_backend_gemm_bias(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                               const float *A, int lda, const float *B, int ldb,
+                               const float *bias, float *C, int ldc)
+{
+    if (be->sgemm_bias)
+        return be->sgemm_bias(be, ta, tb, M, N, K, A, lda, B, ldb, bias, C, ldc);
+    if (ldc != N)
+        return SF_FAIL(SF_ERR_INVALID_ARG, "gemm_bias: ldc %d != N %d without sgemm_bias",
+                       ldc, N);
+    SF_TRY(be->sgemm(be, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc));
+    return be->add_rowvec(be, M, N, bias, C);
+}
+
 const char *const sf_precision_names[] = {"f32", "tf32", "bf16", NULL};
 
 sf_status sf_backend_set_precision(sf_backend *be, sf_precision p)

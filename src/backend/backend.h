@@ -69,6 +69,12 @@ struct sf_backend {
                                int K, float alpha, const float *A, int lda, int64_t sa,
                                const float *B, int ldb, int64_t sb, float beta, float *C,
                                int ldc, int64_t sc, int batch);
+    /* Optional (NULL: use sf_backend_gemm_bias, which falls back to sgemm then
+     * add_rowvec): C[M,N] = op(A) op(B) + bias on every row, in one pass over C.
+     * bias: [N] */
+    sf_status (*sgemm_bias)(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                            const float *A, int lda, const float *B, int ldb,
+                            const float *bias, float *C, int ldc);
     /* x[0..n) = v */
     sf_status (*fill)(sf_backend *be, float *x, int64_t n, float v);
     /* dst[0..n) = src[0..n) */
@@ -261,6 +267,12 @@ sf_status sf_backend_check_beam_topk(const char *fn, int G, const int32_t *nb, i
 /* SF_ERR_INTERNAL naming the first op (function pointer) that is NULL in be's
  * table; every backend's create calls it before handing the table out. */
 sf_status sf_backend_check_complete(const sf_backend *be);
+
+/* C[M,N] = op(A) op(B) + bias[N] on every row: be->sgemm_bias where the backend
+ * has it, else sgemm then add_rowvec (C must then be dense: ldc = N). */
+sf_status sf_backend_gemm_bias(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                               const float *A, int lda, const float *B, int ldb,
+                               const float *bias, float *C, int ldc);
 
 /* Open a backend. "cpu", "cuda" or "cuda:N". A CUDA request on a build or
  * machine without a GPU returns SF_ERR_NO_DEVICE with a message saying why. */

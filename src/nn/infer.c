@@ -332,9 +332,8 @@ static sf_status sf_infer_kernels(sf_infer *f, int rows, const int32_t *sent, in
     SF_TRY(sf_infer_stage_end(f, SF_INFER_CELLS, &t0));
     SF_TRY(sf_infer_attend_all(f, rows, sent));
     SF_TRY(sf_infer_stage_end(f, SF_INFER_ATTENTION, &t0));
-    SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, rows, V, H, 1.0f, f->htil, H, m->P.gen_w, H,
-                     0.0f, f->logits, V));
-    SF_TRY(be->add_rowvec(be, rows, V, m->P.gen_b, f->logits));
+    SF_TRY(sf_backend_gemm_bias(be, SF_NO_TRANS, SF_TRANS, rows, V, H, f->htil, H, m->P.gen_w,
+                                H, m->P.gen_b, f->logits, V));
     if (!raw)
         SF_TRY(sf_log_softmax(be, rows, V, f->logits, f->logits));
     return sf_infer_stage_end(f, SF_INFER_OUTPUT, &t0);

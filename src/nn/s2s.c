@@ -252,9 +252,8 @@ static sf_status sf_generator_fwd(sf_s2s *m, sf_s2s_acts *a, int backward, float
     sf_backend *be = m->be;
     const int64_t N = (int64_t)a->T * a->B;
     const int V = m->cfg.tgt_vocab_size, H = m->cfg.hidden_size;
-    SF_TRY(be->sgemm(be, SF_NO_TRANS, SF_TRANS, (int)N, V, H, 1.0f, a->out_in, H, m->P.gen_w, H,
-                     0.0f, a->logits, V));
-    SF_TRY(be->add_rowvec(be, N, V, m->P.gen_b, a->logits));
+    SF_TRY(sf_backend_gemm_bias(be, SF_NO_TRANS, SF_TRANS, (int)N, V, H, a->out_in, H,
+                                m->P.gen_w, H, m->P.gen_b, a->logits, V));
     if (logits_out)
         SF_TRY(be->download(be, logits_out, a->logits, sizeof(float) * (size_t)(N * V)));
     memset(loss, 0, sizeof *loss);

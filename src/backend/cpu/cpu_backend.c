@@ -217,6 +217,7 @@ sf_status sf_cpu_backend_create(sf_backend **out)
     be->sync = cpu_sync;
     be->sgemm = sf_cpu_sgemm;
     be->sgemm_strided = cpu_sgemm_strided;
+    be->sgemm_bias = sf_cpu_sgemm_bias;
     be->fill = cpu_fill;
     be->copy = cpu_copy;
     be->axpy = cpu_axpy;

@@ -152,29 +152,37 @@ static int in_params(const sf_cpu_gemm *g, const float *x)
     return 0;
 }
 
-static sf_status bf16_gemm(sf_cpu_gemm *g, sf_trans ta, sf_trans tb, int M, int N, int K,
-                           float alpha, const float *A, int lda, const float *B, int ldb,
-                           float beta, float *C, int ldc)
+/* C = alpha op(A) op(B) (+ bias[N] on every row) + beta C through oneDNN's matmul,
+ * on bf16 copies of A and B when bf16, else on them as they are (f32). */
+static sf_status onednn_matmul(sf_cpu_gemm *g, int bf16, sf_trans ta, sf_trans tb, int M, int N,
+                             int K, float alpha, const float *A, int lda, const float *B,
+                             int ldb, const float *bias, float beta, float *C, int ldc)
 {
     sf_status st = SF_OK;
     int64_t a0 = ta == SF_TRANS ? 1 : lda, a1 = ta == SF_TRANS ? lda : 1;
     int64_t b0 = tb == SF_TRANS ? 1 : ldb, b1 = tb == SF_TRANS ? ldb : 1;
-    const uint16_t *pa, *pb;
-    SF_TRY(bf16_operand(g, 0, A, M, K, &a0, &a1, &pa));
-    SF_TRY(bf16_operand(g, 1, B, K, N, &b0, &b1, &pb));
-    dnnl_memory_desc_t amd, bmd, cmd;
-    dnnl_dims_t ad = {M, K}, bd = {K, N}, cd = {M, N};
-    dnnl_dims_t as = {a0, a1}, bs = {b0, b1}, cs = {ldc, 1};
+    const void *pa = A, *pb = B;
+    if (bf16) {
+        const uint16_t *ha, *hb;
+        SF_TRY(bf16_operand(g, 0, A, M, K, &a0, &a1, &ha));
+        SF_TRY(bf16_operand(g, 1, B, K, N, &b0, &b1, &hb));
+        pa = ha, pb = hb;
+    }
+    const dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_memory_desc_t amd, bmd, cmd, biasmd;
+    dnnl_dims_t ad = {M, K}, bd = {K, N}, cd = {M, N}, biasd = {1, N};
+    dnnl_dims_t as = {a0, a1}, bs = {b0, b1}, cs = {ldc, 1}, biass = {N, 1};
     dnnl_matmul_desc_t mm;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_t p = NULL;
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
-    SF_DNNL(dnnl_memory_desc_init_by_strides(&amd, 2, ad, dnnl_bf16, as), "matmul layout");
-    SF_DNNL(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dnnl_bf16, bs), "matmul layout");
+    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL, mbias = NULL;
+    SF_DNNL(dnnl_memory_desc_init_by_strides(&amd, 2, ad, dt, as), "matmul layout");
+    SF_DNNL(dnnl_memory_desc_init_by_strides(&bmd, 2, bd, dt, bs), "matmul layout");
     SF_DNNL(dnnl_memory_desc_init_by_strides(&cmd, 2, cd, dnnl_f32, cs), "matmul layout");
-    SF_DNNL(dnnl_matmul_desc_init(&mm, &amd, &bmd, NULL, &cmd), "matmul");
+    SF_DNNL(dnnl_memory_desc_init_by_strides(&biasmd, 2, biasd, dnnl_f32, biass), "bias layout");
+    SF_DNNL(dnnl_matmul_desc_init(&mm, &amd, &bmd, bias ? &biasmd : NULL, &cmd), "matmul");
     SF_DNNL(dnnl_primitive_attr_create(&attr), "matmul attributes");
     if (alpha != 1.0f)
         SF_DNNL(dnnl_primitive_attr_set_output_scales(attr, 1, 0, &alpha), "matmul alpha");
@@ -189,13 +197,17 @@ static sf_status bf16_gemm(sf_cpu_gemm *g, sf_trans ta, sf_trans tb, int M, int 
     SF_DNNL(dnnl_memory_create(&ma, &amd, g->eng, (void *)pa), "memory");
     SF_DNNL(dnnl_memory_create(&mb, &bmd, g->eng, (void *)pb), "memory");
     SF_DNNL(dnnl_memory_create(&mc, &cmd, g->eng, C), "memory");
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-    SF_DNNL(dnnl_primitive_execute(p, g->stream, 3, args), "matmul");
+    if (bias)
+        SF_DNNL(dnnl_memory_create(&mbias, &biasmd, g->eng, (void *)bias), "memory");
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc},
+                               {DNNL_ARG_BIAS, mbias}};
+    SF_DNNL(dnnl_primitive_execute(p, g->stream, bias ? 4 : 3, args), "matmul");
     SF_DNNL(dnnl_stream_wait(g->stream), "matmul");
 done:
     dnnl_memory_destroy(ma);
     dnnl_memory_destroy(mb);
     dnnl_memory_destroy(mc);
+    dnnl_memory_destroy(mbias);
     dnnl_primitive_destroy(p);
     dnnl_primitive_desc_destroy(pd);
     dnnl_post_ops_destroy(po);
@@ -210,6 +222,14 @@ static sf_status dnnl_f32_gemm(sf_trans ta, sf_trans tb, int M, int N, int K, fl
     dnnl_status_t s = dnnl_sgemm(ta == SF_TRANS ? 'T' : 'N', tb == SF_TRANS ? 'T' : 'N', M, N,
                                  K, alpha, A, lda, B, ldb, beta, C, ldc);
     return s == dnnl_success ? SF_OK : dnnl_fail(s, "sgemm", M, N, K);
+}
+
+/* Whether this product runs in bf16: with that precision set, when an operand is
+ * a parameter or the product is large. */
+static int use_bf16(const sf_cpu_gemm *g, int M, int N, int K, const float *A, const float *B)
+{
+    return g->prec == SF_PREC_BF16 &&
+           (in_params(g, A) || in_params(g, B) || (double)M * N * K >= SF_BF16_MIN_MNK);
 }
 
 /* Whether oneDNN runs bf16 products in hardware on this CPU (AVX512-BF16 or AMX);
@@ -235,9 +255,8 @@ sf_status sf_cpu_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, i
     }
     sf_cpu_gemm *g = gemm_of(be);
 #ifdef SEQFUSE_HAVE_DNNL
-    if (g->prec == SF_PREC_BF16 &&
-        (in_params(g, A) || in_params(g, B) || (double)M * N * K >= SF_BF16_MIN_MNK))
-        return bf16_gemm(g, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (use_bf16(g, M, N, K, A, B))
+        return onednn_matmul(g, 1, ta, tb, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc);
     if (g->use_dnnl)
         return dnnl_f32_gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
@@ -246,6 +265,29 @@ sf_status sf_cpu_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, i
     cblas_sgemm(CblasRowMajor, ta == SF_TRANS ? CblasTrans : CblasNoTrans,
                 tb == SF_TRANS ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb,
                 beta, C, ldc);
+    return SF_OK;
+}
+
+sf_status sf_cpu_sgemm_bias(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                            const float *A, int lda, const float *B, int ldb, const float *bias,
+                            float *C, int ldc)
+{
+    SF_TRY(sf_backend_check_gemm(ta, tb, M, N, K, lda, ldb, ldc));
+    if (M == 0 || N == 0)
+        return SF_OK;
+#ifdef SEQFUSE_HAVE_DNNL
+    sf_cpu_gemm *g = gemm_of(be);
+    if (K > 0 && (g->use_dnnl || g->prec == SF_PREC_BF16))
+        return onednn_matmul(g, use_bf16(g, M, N, K, A, B), ta, tb, M, N, K, 1.0f, A, lda, B, ldb,
+                           bias, 0.0f, C, ldc);
+#endif
+    SF_TRY(sf_cpu_sgemm(be, ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc));
+    for (int i = 0; i < M; i++) {
+        float *row = C + (int64_t)i * ldc;
+#pragma omp simd
+        for (int j = 0; j < N; j++)
+            row[j] += bias[j];
+    }
     return SF_OK;
 }
 

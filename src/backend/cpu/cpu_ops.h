@@ -20,6 +20,11 @@ void sf_cpu_gemm_free(sf_cpu_gemm *g);
 sf_status sf_cpu_sgemm(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
                        float alpha, const float *A, int lda, const float *B, int ldb,
                        float beta, float *C, int ldc);
+/* The table's optional sgemm_bias (oneDNN's matmul with its bias; OpenBLAS: sgemm
+ * then the row add). */
+sf_status sf_cpu_sgemm_bias(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,
+                            const float *A, int lda, const float *B, int ldb, const float *bias,
+                            float *C, int ldc);
 /* What sf_backend_set_precision etc. do for a CPU backend (backend.h). */
 sf_status sf_cpu_set_precision(sf_backend *be, sf_precision p);
 const char *sf_cpu_gemm_info(const sf_backend *be);
