@@ -11,6 +11,7 @@
 #include "sf_test.h"
 #include "model/model_io.h"
 #include "seqfuse/tokenizer.h"
+#include "backend/backend.h"
 #include "train/trainer.h"
 
 static const char *const words[] = {"red",   "green", "blue", "cyan", "black", "white",
@@ -81,8 +82,10 @@ START_TEST(test_learns_reversal)
 }
 END_TEST
 
+/* In f32 and, where the CPU has bf16 units, with bf16 products (_i). */
 START_TEST(test_exact_resume)
 {
+    static const int precision[2] = {SF_PREC_F32, SF_PREC_BF16};
     char dir[4096], out1[4200], out2[4200];
     sf_test_tmpdir(dir, sizeof dir);
     write_task(dir, "train", 300, 1, 11);
@@ -93,9 +96,15 @@ START_TEST(test_exact_resume)
     losses whole = {0}, parts = {0};
     tiny_args(&a, dir, out1);
     a.cfg.enc_layers = a.cfg.dec_layers = 2, a.cfg.dropout = 0.3f; /* RNG state matters */
-    a.opts.max_steps = 24;
+    a.opts.max_steps = 24, a.opts.matmul_precision = precision[_i];
     a.step_hook = record, a.step_hook_ctx = &whole;
-    ck_assert_msg(sf_train(&a, &res) == SF_OK, "%s", sf_last_error());
+    sf_status st = sf_train(&a, &res);
+    if (_i == 1 && st == SF_ERR_UNSUPPORTED) {
+        printf("SKIPPED (exact resume with bf16 products): %s\n", sf_last_error());
+        sf_test_rmtree(dir);
+        return;
+    }
+    ck_assert_msg(st == SF_OK, "%s", sf_last_error());
     a.out_dir = out2, a.opts.max_steps = 12, a.step_hook_ctx = &parts;
     ck_assert_msg(sf_train(&a, &res) == SF_OK, "%s", sf_last_error());
     a.resume = 1, a.opts.max_steps = 24;
@@ -213,7 +222,7 @@ int main(void)
     Suite *s = suite_create("train");
     TCase *tc = tcase_create("trainer");
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_exact_resume);
+    tcase_add_loop_test(tc, test_exact_resume, 0, 2);
     tcase_add_test(tc, test_stop_request);
     tcase_add_test(tc, test_corpus_errors);
     tcase_add_test(tc, test_pretrained_frozen);
