@@ -170,7 +170,7 @@ void sf_test_reversal_args(sf_trainer_args *a, const char *src, const char *tgt,
     memset(a, 0, sizeof *a);
     sf_model_config_default(&a->cfg);
     sf_train_opts_default(&a->opts);
-    a->src = src, a->tgt = tgt, a->out_dir = out_dir;
+    a->src = src, a->tgt = tgt, a->out_dir = out_dir, a->device = "cpu";
     a->cfg.emb_size = 32, a->cfg.hidden_size = 64, a->cfg.enc_layers = a->cfg.dec_layers = 1;
     a->cfg.src_vocab_size = a->cfg.tgt_vocab_size = 40, a->cfg.dropout = 0;
     a->opts.lr = 0.005f, a->opts.max_tokens = 800, a->opts.max_steps = 600, a->opts.threads = 1;

@@ -184,6 +184,14 @@ START_TEST(test_device_strings)
         ck_assert_ptr_null(be);
         ck_assert(strlen(sf_last_error()) > 20);
     }
+    /* auto (and NULL): the GPU when one is visible, else the CPU */
+    const sf_device_kind want = sf_cuda_device_count() > 0 ? SF_DEVICE_CUDA : SF_DEVICE_CPU;
+    ck_assert_int_eq(sf_backend_open("auto", &be), SF_OK);
+    ck_assert_int_eq(be->kind, want);
+    sf_backend_close(be);
+    ck_assert_int_eq(sf_backend_open(NULL, &be), SF_OK);
+    ck_assert_int_eq(be->kind, want);
+    sf_backend_close(be);
 }
 END_TEST
 

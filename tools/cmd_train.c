@@ -43,7 +43,7 @@ static void train_usage(void)
            "  --out DIR                   output folder\n"
            "  --config NAME|FILE          preset (%s) or a JSON/YAML file\n"
            "  --resume                    continue from DIR/checkpoint.safetensors\n"
-           "  --device cpu|cuda[:N]       (cpu)\n"
+           "  --device auto|cpu|cuda[:N]  (auto: cuda when a GPU is visible, else cpu)\n"
            "  --cudnn-rnn                 encoder layers through cuDNN's RNN (CUDA only; off\n"
            "                              by default until measured)\n\nmodel options:\n",
            sf_preset_names());

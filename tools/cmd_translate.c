@@ -33,7 +33,7 @@ static void translate_usage(void)
            "  --max-len-a F --max-len-b F  output length limit a*|src|+b (3, 10)\n"
            "  --max-src-len N        cut longer inputs, with a warning (250)\n"
            "  --max-tokens N         batch budget: sentences x longest source (2048)\n"
-           "  --device cpu|cuda[:N]  --threads N\n"
+           "  --device auto|cpu|cuda[:N]  (auto: cuda when a GPU is visible) --threads N\n"
            "  --matmul-precision P   products in f32 (default), tf32 (CUDA tensor cores) or\n"
            "                         bf16 (CPU with AMX or AVX512-BF16, through oneDNN)\n"
            "  --cuda-graphs          record each decoder step once per row layout and replay\n"

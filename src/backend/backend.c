@@ -5,6 +5,7 @@
 #include "backend/backend.h"
 
 #include "backend/cpu/cpu_ops.h"
+#include "core/log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,19 @@
 sf_status sf_backend_open(const char *spec, sf_backend **out)
 {
     *out = NULL;
-    if (!spec || strcmp(spec, "cpu") == 0)
+    if (!spec || strcmp(spec, "auto") == 0) {
+        /* the GPU when one is visible and works, else the CPU */
+        if (sf_cuda_compiled() && sf_cuda_device_count() > 0) {
+            if (sf_cuda_backend_create(0, out) == SF_OK) {
+                sf_log_info("device: cuda:0 (a GPU is visible; --device cpu to use the CPU)");
+                return SF_OK;
+            }
+            sf_log_warn("device: the visible GPU could not be used (%s); using the CPU",
+                        sf_last_error());
+        }
+        return sf_cpu_backend_create(out);
+    }
+    if (strcmp(spec, "cpu") == 0)
         return sf_cpu_backend_create(out);
     if (strncmp(spec, "cuda", 4) == 0) {
         int index = 0;
@@ -20,17 +33,17 @@ sf_status sf_backend_open(const char *spec, sf_backend **out)
             char *end = NULL;
             long v = strtol(spec + 5, &end, 10);
             if (end == spec + 5 || *end != '\0' || v < 0 || v > 1023)
-                return SF_FAIL(SF_ERR_INVALID_ARG, "bad device \"%s\" (expected cpu, cuda "
-                               "or cuda:N)", spec);
+                return SF_FAIL(SF_ERR_INVALID_ARG, "bad device \"%s\" (expected auto, cpu, "
+                               "cuda or cuda:N)", spec);
             index = (int)v;
         } else if (spec[4] != '\0') {
-            return SF_FAIL(SF_ERR_INVALID_ARG, "bad device \"%s\" (expected cpu, cuda or "
-                           "cuda:N)", spec);
+            return SF_FAIL(SF_ERR_INVALID_ARG, "bad device \"%s\" (expected auto, cpu, cuda "
+                           "or cuda:N)", spec);
         }
         return sf_cuda_backend_create(index, out);
     }
-    return SF_FAIL(SF_ERR_INVALID_ARG, "unknown device \"%s\" (expected cpu, cuda or cuda:N)",
-                   spec);
+    return SF_FAIL(SF_ERR_INVALID_ARG, "unknown device \"%s\" (expected auto, cpu, cuda or "
+                   "cuda:N)", spec);
 }
 
 sf_status sf_backend_gemm_bias(sf_backend *be, sf_trans ta, sf_trans tb, int M, int N, int K,

@@ -275,7 +275,8 @@ sf_status sf_backend_gemm_bias(sf_backend *be, sf_trans ta, sf_trans tb, int M, 
                                const float *bias, float *C, int ldc);
 
 /* Open a backend. "cpu", "cuda" or "cuda:N". A CUDA request on a build or
- * machine without a GPU returns SF_ERR_NO_DEVICE with a message saying why. */
+ * machine without a GPU returns SF_ERR_NO_DEVICE with a message saying why.
+ * "auto" or NULL: cuda:0 when a GPU is visible and opens, else the CPU. */
 sf_status sf_backend_open(const char *spec, sf_backend **out);
 /* Accepts NULL. */
 void sf_backend_close(sf_backend *be);

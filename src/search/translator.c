@@ -60,7 +60,7 @@ sf_status sf_translator_open(const char *model_path, const char *device, sf_tran
         st = sf_model_file_tokenizers(&f, model_path, &t->spm_src, &t->spm_tgt);
     }
     if (st == SF_OK)
-        st = sf_backend_open(device ? device : "cpu", &t->be);
+        st = sf_backend_open(device, &t->be); /* NULL: auto */
     if (st == SF_OK)
         st = sf_s2s_create(t->be, &t->cfg, 0, &t->m);
     if (st == SF_OK)

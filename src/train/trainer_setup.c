@@ -172,7 +172,7 @@ static sf_status sf_setup_pretrained(sf_trainer *t, float *host)
 
 sf_status sf_trainer_open_backend(sf_trainer *t)
 {
-    SF_TRY(sf_backend_open(t->a->device ? t->a->device : "cpu", &t->be));
+    SF_TRY(sf_backend_open(t->a->device, &t->be)); /* NULL: auto */
     SF_TRY(sf_backend_set_precision(t->be, (sf_precision)t->o.matmul_precision));
     sf_log_info("products: %s", sf_backend_gemm_info(t->be));
     return t->a->cudnn_rnn ? sf_cuda_backend_set_cudnn_rnn(t->be, 1) : SF_OK;
