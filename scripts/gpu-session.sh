@@ -7,6 +7,8 @@
 #        scripts/gpu-session.sh bench [BUDGET_S]  kernel benches, seqfuse bench decode/train,
 #                                                  bench_compare.sh against PyTorch
 #        scripts/gpu-session.sh all [TOTAL_S]     test, then bench with what is left
+#        scripts/gpu-session.sh retest NAME...    after a fix: build, then ctest, memcheck and
+#                                                  racecheck of the named test_cuda_* only
 #        scripts/gpu-session.sh fetch-deps        (on a machine with apt, no GPU needed) the
 #                                                  CPU-side libraries as .debs into .gpudeps/
 # BUDGET_S: wall seconds per stage (540); TOTAL_S for `all` (540; bench keeps >= 240).
@@ -33,7 +35,7 @@ racecheck_cap=${SF_RACECHECK_CAP:-60}
 cpu_tests=(test_core test_backend_table test_cpu_ops test_topk)  # a CPU sanity check there
 summary=/dev/null logs=/tmp stage_start=0 stage_end=0 have_gpu=0 failures=0 skipped=0
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 # ------------------------------------------------------------------ summary and steps
 note() { echo "$*" | tee -a "$summary"; }
@@ -214,7 +216,8 @@ sanitize_all() {
         note "compute-sanitizer not found: memcheck/racecheck skipped"
         return
     fi
-    local bins=("$build"/test_cuda_*) b t0 rc dt times=()
+    local bins=("$@") b t0 rc dt times=()
+    [ $# -gt 0 ] || bins=("$build"/test_cuda_*)
     for b in "${bins[@]}"; do
         t0=$SECONDS
         sanitize memcheck "$memcheck_cap" "$b"
@@ -258,6 +261,23 @@ stage_test() {
     grep -E 'tests passed|tests failed' "$logs/ctest-cpu.log" | sed 's/^/    /' | tee -a "$summary"
     [ $have_gpu = 1 ] && sanitize_all
     stage_close test "$1"
+    [ "$failures" -eq 0 ]
+}
+
+# stage_retest NAME...: the test stage for the named test binaries alone (budget 540 s).
+stage_retest() {
+    stage_open retest 540
+    gpu_check || { stage_close retest; return 3; }
+    build_all || { note "build failed: see configure.log / build.log"; stage_close retest; return 1; }
+    local t
+    for t in "$@"; do
+        step "ctest $t" 240 "ctest-$t.log" ctest --test-dir "$build" -R "^$t\$" \
+            --output-on-failure --timeout 200
+        grep -h -E '^[^ ]*:[0-9]+:[EF]:' "$logs/ctest-$t.log" | head -20 | sed 's/^/    /' |
+            tee -a "$summary"
+        [ $have_gpu = 1 ] && sanitize_all "$build/$t"
+    done
+    stage_close retest
     [ "$failures" -eq 0 ]
 }
 
@@ -353,6 +373,7 @@ case "$mode" in
         stage_bench $((budget - SECONDS))
         rc=$((rc | $?))
         exit $rc ;;
+    retest) shift; [ $# -gt 0 ] || { usage >&2; exit 2; }; stage_retest "$@" ;;
     fetch-deps) fetch_deps ;;
     -h|--help) usage ;;
     *) usage >&2; exit 2 ;;
