@@ -82,7 +82,7 @@ stage_open() {
     if rev=$(git rev-parse --short HEAD 2>/dev/null); then
         git diff --quiet HEAD 2>/dev/null || rev="$rev (dirty)"
     fi
-    note "seqfuse gpu-session $1: $(date -u +%FT%TZ) on $(hostname), budget $2 s, commit $rev"
+    note "seqfuse gpu-session $1: $(date -u +%FT%TZ) on $(uname -n), budget $2 s, commit $rev"
 }
 
 # stage_close NAME: packs the logs into $OUT/gpu-NAME-logs.tar.gz (one file comes back).
