@@ -184,6 +184,11 @@ START_TEST(test_decode_csv_and_table)
                  "--tgt-len 3 --threads 1 --topk %s --csv " QUICK, topk[i]);
         free(run_ok(args));
     }
+    /* the short model options --hidden and --vocab */
+    text = run_ok("bench decode --config tiny --hidden 32 --vocab 300 --batch 2 --beam 1 "
+                  "--src-len 4 --tgt-len 3 --threads 1 " QUICK);
+    ck_assert_msg(strstr(text, "H 32,") && strstr(text, "V 300 -> 300"), "header: %s", text);
+    free(text);
     ck_assert_int_eq(sf_test_cli(&text, "bench decode --config tiny --topk gpu"), 2);
     ck_assert_msg(strstr(text, "--topk"), "%s", text);
     free(text);

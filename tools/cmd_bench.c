@@ -20,6 +20,7 @@ static void bench_usage(void)
            "Random weights and inputs: no data needed. Common options:\n"
            "  --config NAME|FILE    preset or file (base); any model option after it,\n"
            "                        e.g. --hidden-size 256 --cell gru --tgt-vocab-size 32000\n"
+           "  --hidden N --vocab N  short for --hidden-size N, and both vocabulary sizes\n"
            "  --device cpu|cuda[:N] --threads N (CPU threads, 0 = all) --json\n"
            "  --warmup N            untimed runs first (1)\n"
            "  --matmul-precision P  f32 (default), tf32 (CUDA), bf16 (CPU with AMX)\n\n"
@@ -159,7 +160,16 @@ static int bench_parse(int argc, char **argv, bench_args *a)
         int rc = SF_EXIT_OK, handled = k < n;
         if (k < n)
             rc = bench_set_flag(&flags[k], val);
-        else if (!strncmp(flag, "--", 2)) {
+        else if (!strcmp(flag, "--hidden") || !strcmp(flag, "--vocab")) {
+            /* the short names: --hidden = --hidden-size, --vocab = both vocabularies */
+            const int hidden = !strcmp(flag, "--hidden");
+            rc = sf_cli_set_option("bench", hidden ? "--hidden-size" : "--src-vocab-size", val,
+                                   &a->cfg, &a->opts, &handled);
+            if (rc == SF_EXIT_OK && !hidden)
+                rc = sf_cli_set_option("bench", "--tgt-vocab-size", val, &a->cfg, &a->opts,
+                                       &handled);
+            model_opts++;
+        } else if (!strncmp(flag, "--", 2)) {
             rc = sf_cli_set_option("bench", flag, val, &a->cfg, &a->opts, &handled);
             model_opts += handled && sf_opt_find(sf_model_config_spec, flag + 2) != NULL;
         }
