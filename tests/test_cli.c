@@ -38,6 +38,11 @@ static const struct {
     {"train --out x --src a --tgt b --cell transformer", "valid: rnn, gru, lstm", 2},
     {"translate -m " SF_TEST_DATA_DIR "/st_fixture.safetensors", "config", 1},
     {"score --hyp " SF_TEST_DATA_DIR "/score/synth.hyp", "--ref", 2},
+    /* products: the precision option and what this build and CPU offer */
+    {"--version", "cpu products: ", 0},
+    {"train --out x --src a --tgt b --matmul-precision fp8", "valid: f32, tf32, bf16", 2},
+    {"translate -m x --matmul-precision fp8", "bad value 'fp8'", 2},
+    {"bench train --config tiny --steps 1 --matmul-precision tf32", "tf32 is for CUDA", 1},
 };
 
 START_TEST(test_exit_codes)
